@@ -1,0 +1,252 @@
+"""The list query as plain data, parsed from query parameters, plus keyset cursors.
+
+Backends translate ``Cond``/``And``/``Or`` trees with SQL NULL semantics: a null field
+matches only ``isnull`` — never ``ne``, ``gt``, ``in``, ``contains``...
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import orjson
+
+from .errors import BadQuery
+from .resources import FieldSpec, Kind, Resource
+from .values import parse_datetime
+
+Op = Literal[
+    "eq", "ne", "gt", "gte", "lt", "lte", "in", "contains", "icontains", "startswith", "isnull"
+]
+
+_ORDERED: tuple[Op, ...] = ("eq", "ne", "gt", "gte", "lt", "lte", "in")
+OPS_BY_KIND: dict[Kind, tuple[Op, ...]] = {
+    "int": _ORDERED,
+    "float": _ORDERED,
+    "datetime": _ORDERED,
+    "str": (*_ORDERED, "contains", "icontains", "startswith"),
+    "bool": ("eq", "ne"),
+}
+RESERVED_PARAMS = frozenset({"limit", "offset", "skip", "cursor", "sort", "fields", "count"})
+MAX_IN_VALUES = 1000
+_INT64 = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class Cond:
+    """``field op value``; ``value`` has the field's Python type (tuple for ``in``,
+    bool for ``isnull``)."""
+
+    field: str
+    op: Op
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    parts: tuple[Expr, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    parts: tuple[Expr, ...]
+
+
+Expr = Cond | And | Or
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    field: str
+    descending: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ListQuery:
+    """What a backend runs. ``columns`` are the keys each returned row must have, in order."""
+
+    where: Expr | None
+    sort: tuple[SortKey, ...]
+    columns: tuple[str, ...]
+    limit: int
+    offset: int = 0
+
+    def filter_shape(self) -> Any:
+        """A hashable key for 'same statement but other values' (statement caches)."""
+        return (_shape(self.where), self.sort, self.columns, self.offset > 0)
+
+
+def _shape(expr: Expr | None) -> Any:
+    if expr is None:
+        return None
+    if isinstance(expr, Cond):
+        n = len(expr.value) if expr.op == "in" else (expr.value if expr.op == "isnull" else 0)
+        return (expr.field, expr.op, n)
+    return (type(expr).__name__, tuple(_shape(p) for p in expr.parts))
+
+
+def ops_for(f: FieldSpec) -> tuple[Op, ...]:
+    """The filter operators a field accepts (``isnull`` only where null can occur)."""
+    if f.secret:
+        return ()
+    ops = OPS_BY_KIND[f.kind]
+    return (*ops, "isnull") if f.nullable else ops
+
+
+def parse_value(f: FieldSpec, text: str, param: str) -> Any:
+    """A query-string value parsed by the field's type; BadQuery (400) when it does not fit."""
+    try:
+        if f.kind == "int":
+            if not re.fullmatch(r"-?[0-9]{1,19}", text) or abs(int(text)) > _INT64:
+                raise ValueError
+            return int(text)
+        if f.kind == "float":
+            number = float(text)
+            if not math.isfinite(number):
+                raise ValueError
+            return number
+        if f.kind == "bool":
+            return {"true": True, "false": False}[text]
+        if f.kind == "datetime":
+            return parse_datetime(text)
+    except (ValueError, KeyError, OverflowError):
+        expected = {
+            "int": "an integer",
+            "float": "a finite number",
+            "bool": "true or false",
+            "datetime": "an RFC 3339 timestamp with a timezone offset",
+        }[f.kind]
+        raise BadQuery(f"{param}: {text!r} is not {expected}", param) from None
+    return text
+
+
+def _field(res: Resource, name: str, param: str, what: str) -> FieldSpec:
+    f = res.by_name.get(name)
+    if f is None or f.secret:
+        raise BadQuery(f"unknown field {name!r} in {what}", param)
+    return f
+
+
+def parse_filters(res: Resource, params: Iterable[tuple[str, str]]) -> list[Cond]:
+    conds: list[Cond] = []
+    for key, text in params:
+        if key in RESERVED_PARAMS:
+            continue
+        name, _, op_name = key.partition("__")
+        f = _field(res, name, key, "filter")
+        op = op_name or "eq"
+        if op not in ops_for(f):
+            allowed = ", ".join(ops_for(f))
+            raise BadQuery(f"filter {key!r}: operator {op!r} does not apply (use {allowed})", key)
+        if op == "isnull":
+            if text not in ("true", "false"):
+                raise BadQuery(f"{key}: {text!r} is not true or false", key)
+            conds.append(Cond(name, "isnull", text == "true"))
+        elif op == "in":
+            parts = text.split(",")
+            if len(parts) > MAX_IN_VALUES:
+                raise BadQuery(f"{key}: at most {MAX_IN_VALUES} values", key)
+            values = tuple(dict.fromkeys(parse_value(f, p, key) for p in parts))
+            conds.append(Cond(name, "in", values))
+        else:
+            conds.append(Cond(name, op, parse_value(f, text, key)))  # type: ignore[arg-type]
+    return conds
+
+
+def parse_sort(res: Resource, text: str | None) -> tuple[SortKey, ...]:
+    """``-price,name`` -> keys, always ending with ``id`` (the total-order tie-breaker)."""
+    keys: list[SortKey] = []
+    if text:
+        for part in text.split(","):
+            name = part[1:] if part.startswith("-") else part
+            _field(res, name, "sort", "sort")
+            if any(k.field == name for k in keys):
+                raise BadQuery(f"field {name!r} appears twice in sort", "sort")
+            keys.append(SortKey(name, part.startswith("-")))
+            if name == "id":
+                break
+    if not keys or keys[-1].field != "id":
+        keys.append(SortKey("id"))
+    return tuple(keys)
+
+
+def parse_fields(res: Resource, text: str | None) -> tuple[str, ...]:
+    if text is None:
+        return res.readable
+    wanted = {name for name in text.split(",")}
+    for name in wanted:
+        _field(res, name, "fields", "fields")
+    return tuple(n for n in res.readable if n in wanted)
+
+
+def sort_signature(sort: Sequence[SortKey]) -> str:
+    return ",".join(("-" if k.descending else "") + k.field for k in sort)
+
+
+def seek_after(res: Resource, sort: Sequence[SortKey], last: Sequence[Any]) -> Expr:
+    """Rows strictly after ``last`` in ``sort`` order (nulls first ascending, last descending)."""
+    branches: list[Expr] = []
+    equal: list[Expr] = []
+    for key, value in zip(sort, last, strict=True):
+        nullable = res.by_name[key.field].nullable
+        after: Expr | None
+        if value is None:
+            after = None if key.descending else Cond(key.field, "isnull", False)
+        elif key.descending:
+            lower = Cond(key.field, "lt", value)
+            after = Or((lower, Cond(key.field, "isnull", True))) if nullable else lower
+        else:
+            after = Cond(key.field, "gt", value)
+        if after is not None:
+            branches.append(And((*equal, after)) if equal else after)
+        equal.append(
+            Cond(key.field, "isnull", True) if value is None else Cond(key.field, "eq", value)
+        )
+    return branches[0] if len(branches) == 1 else Or(tuple(branches))
+
+
+class CursorCodec:
+    """Opaque, tamper-evident keyset cursors: the last row's sort values, signed.
+
+    The key is shared by every process serving one database (a setting), so a cursor made
+    by one process is good on another.
+    """
+
+    def __init__(self, secret: str) -> None:
+        self._key = hashlib.sha256(b"omnicrud-cursor\0" + secret.encode()).digest()
+
+    def _sign(self, payload: bytes) -> bytes:
+        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+
+    def encode(self, res: Resource, sort: Sequence[SortKey], row: Mapping[str, Any]) -> str:
+        body = orjson.dumps([res.name, sort_signature(sort), [row[k.field] for k in sort]])
+        token = body + self._sign(body)
+        return base64.urlsafe_b64encode(token).rstrip(b"=").decode()
+
+    def decode(self, res: Resource, sort: Sequence[SortKey], token: str) -> Expr:
+        """The seek predicate a cursor stands for; BadQuery when tampered or made elsewhere."""
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            body, tag = raw[:-16], raw[-16:]
+            if len(raw) <= 16 or not hmac.compare_digest(tag, self._sign(body)):
+                raise ValueError
+            name, signature, values = orjson.loads(body)
+        except (ValueError, TypeError, orjson.JSONDecodeError):
+            raise BadQuery("cursor is not valid", "cursor") from None
+        if name != res.name or signature != sort_signature(sort):
+            raise BadQuery("cursor was made for another resource or sort", "cursor")
+        last = [
+            None
+            if v is None
+            else parse_value(res.by_name[k.field], str(v), "cursor")
+            if res.by_name[k.field].kind == "datetime"
+            else v
+            for k, v in zip(sort, values, strict=True)
+        ]
+        return seek_after(res, sort, last)

@@ -1,0 +1,57 @@
+"""The Storage protocol: the one interface every backend implements.
+
+Rows cross this boundary as dicts. Values going *in* are Python values already validated
+by the API (``datetime`` aware UTC with millisecond precision, secrets already hashed).
+Rows coming *out* are wire-ready: JSON-native values in the key order the caller asked
+for, datetimes formatted by ``values.format_datetime``. Single-row results end with the
+``VERSION`` key (the ETag source), which the API strips before sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from .query import Expr, ListQuery
+from .resources import Resource
+
+Row = dict[str, Any]
+
+
+class Storage(Protocol):
+    async def connect(self) -> None:
+        """Open pools/clients. Raises Unavailable when the database cannot be reached."""
+
+    async def close(self) -> None: ...
+
+    async def ensure_schema(self) -> None:
+        """Create what is missing (tables, indexes); safe when several processes race."""
+
+    async def server_version(self) -> str:
+        """A short description of the server, e.g. ``PostgreSQL 15.19``; doubles as a ping."""
+
+    async def create(self, res: Resource, rows: Sequence[Row]) -> list[Row]:
+        """Insert all rows or none; return them as read back, in order, ids assigned.
+
+        Input rows hold every user field plus ``created_at``/``updated_at``.
+        Raises Conflict, ReferenceConflict.
+        """
+
+    async def get(self, res: Resource, id: int) -> Row | None: ...
+
+    async def list(self, res: Resource, query: ListQuery) -> list[Row]:
+        """At most ``query.limit`` rows with keys ``query.columns``."""
+
+    async def count(self, res: Resource, where: Expr | None) -> int: ...
+
+    async def update(
+        self, res: Resource, id: int, values: Row, expected_version: int | None
+    ) -> Row:
+        """Set ``values`` and bump the version, atomically checking ``expected_version``.
+
+        Raises NotFound, PreconditionFailed (row exists, version differs), Conflict,
+        ReferenceConflict.
+        """
+
+    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+        """Raises NotFound, PreconditionFailed, ReferenceConflict (still referenced)."""
