@@ -155,7 +155,7 @@ def parse_filters(res: Resource, params: Iterable[tuple[str, str]]) -> list[Cond
             values = tuple(dict.fromkeys(parse_value(f, p, key) for p in parts))
             conds.append(Cond(name, "in", values))
         else:
-            conds.append(Cond(name, op, parse_value(f, text, key)))  # type: ignore[arg-type]
+            conds.append(Cond(name, op, parse_value(f, text, key)))
     return conds
 
 

@@ -8,6 +8,7 @@ resolves to a ``Backend``: light to import (no driver), it imports its driver on
 from __future__ import annotations
 
 import importlib.metadata
+import importlib.util
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -32,6 +33,8 @@ class Backend:
     drivers: frozenset[str]
     extra: str
     factory: Callable[[str, Settings, Sequence[Resource]], Storage]
+    modules: tuple[str, ...] = ()
+    """Driver modules the factory imports; checked up front for a clear message."""
 
 
 def mask_url(url: str) -> str:
@@ -67,7 +70,10 @@ def load(url: str) -> Backend:
             f"unknown database scheme {name or '(none)'!r} in DATABASE_URL={shown}; "
             f"available: {', '.join(available())}"
         )
-    backend = eps[0].load()
+    try:
+        backend = eps[0].load()
+    except ImportError as exc:
+        raise ConfigError(f"the {name!r} backend plugin cannot be imported: {exc}") from None
     if not isinstance(backend, Backend):
         raise ConfigError(f"entry point {eps[0].value!r} is not an omnicrud Backend")
     if driver and driver not in backend.drivers:
@@ -83,6 +89,13 @@ def missing_driver(backend: str, module: str, extra: str) -> ConfigError:
     return ConfigError(
         f"the {backend} backend needs the {module!r} driver: pip install 'omnicrud[{extra}]'"
     )
+
+
+def check_driver(backend: Backend) -> None:
+    """ConfigError naming the pip extra when one of the backend's driver modules is missing."""
+    for module in backend.modules:
+        if importlib.util.find_spec(module) is None:
+            raise missing_driver(backend.name, module, backend.extra)
 
 
 def open_storage(settings: Settings, resources: Sequence[Resource]) -> Storage:

@@ -140,7 +140,7 @@ def _spec_of(name: str, info: FieldInfo) -> FieldSpec:
 
 def _optional(info: FieldInfo) -> tuple[Any, Any]:
     """A field definition that may be left out (None then means 'not given')."""
-    annotation = info.annotation
+    annotation: Any = info.annotation
     return (annotation | None, FieldInfo.merge_field_infos(info, default=None))
 
 

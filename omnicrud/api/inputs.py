@@ -1,0 +1,86 @@
+"""Turning a validated-by-us JSON body into the values handed to Storage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import anyio.to_thread
+from pydantic import BaseModel, ValidationError
+
+from omnicrud.core.resources import SERVER_FIELDS, Resource
+from omnicrud.core.secrets import hash_secret
+from omnicrud.core.values import utc_ms
+
+from .problems import Problem, validation_problem
+
+Loc = tuple[str | int, ...]
+
+
+def _read_only(body: Mapping[str, Any], loc: Loc) -> list[dict[str, Any]]:
+    return [
+        {"loc": [*loc, name], "msg": "Field is read-only", "type": "read_only"}
+        for name in SERVER_FIELDS
+        if name in body
+    ]
+
+
+def validate(
+    model: type[BaseModel], body: Any, loc: Loc
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """(values, []) or (None, errors); errors carry ``loc`` prefixed with ``loc``."""
+    if not isinstance(body, dict):
+        return None, [{"loc": list(loc), "msg": "Input should be an object", "type": "dict_type"}]
+    errors = _read_only(body, loc)
+    if errors:
+        body = {k: v for k, v in body.items() if k not in SERVER_FIELDS}
+    try:
+        values = model.model_validate(body).model_dump()
+    except ValidationError as exc:
+        errors += [
+            {"loc": [*loc, *e["loc"]], "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_context=False, include_input=False)
+        ]
+        return None, errors
+    return (None, errors) if errors else (values, [])
+
+
+def normalize(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
+    """UTC, millisecond datetimes: what every backend stores."""
+    for name in res.datetime_fields:
+        value = values.get(name)
+        if value is not None:
+            values[name] = utc_ms(value)
+    return values
+
+
+def check(model: type[BaseModel], body: Any, loc: Loc = ("body",)) -> dict[str, Any]:
+    values, errors = validate(model, body, loc)
+    if values is None:
+        raise validation_problem(errors)
+    return values
+
+
+async def hash_secrets(res: Resource, rows: list[dict[str, Any]]) -> None:
+    """Replace secrets by their hash, off the event loop (Argon2 is slow on purpose)."""
+    if not res.secrets:
+        return
+
+    def work() -> None:
+        for row in rows:
+            for name in res.secrets:
+                if row.get(name) is not None:
+                    row[name] = hash_secret(row[name])
+
+    await anyio.to_thread.run_sync(work)
+
+
+def require_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise validation_problem(
+            [{"loc": ["body"], "msg": "Input should be an object", "type": "dict_type"}]
+        )
+    return body
+
+
+__all__ = ["Problem", "check", "hash_secrets", "normalize", "require_object", "validate"]

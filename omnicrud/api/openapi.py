@@ -1,0 +1,245 @@
+"""OpenAPI for routes whose bodies the router reads itself: schemas, parameters, errors.
+
+Request bodies and responses reference component schemas (``<Res>Create``, ``<Res>``,
+``<Res>Patch``, ``Problem``) that ``components()`` renders from the resource models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from omnicrud.core.query import ops_for
+from omnicrud.core.resources import Resource
+
+from .problems import PROBLEM_JSON, PROBLEM_SCHEMA, TITLES
+
+REF = "#/components/schemas/{model}"
+_TYPES = {
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "str": {"type": "string"},
+    "bool": {"type": "boolean"},
+    "datetime": {"type": "string", "format": "date-time"},
+}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def _errors(*slugs: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for slug in slugs:
+        status, title = TITLES[slug]
+        entry = out.setdefault(
+            str(status),
+            {"description": title, "content": {PROBLEM_JSON: {"schema": _ref("Problem")}}},
+        )
+        if title not in entry["description"]:
+            entry["description"] += f"; {title}"
+    return out
+
+
+COMMON = ("unavailable", "internal-error")
+BODY = ("malformed-json", "payload-too-large", "unsupported-media-type", "validation-error")
+
+
+class RouteDocs:
+    """Keyword arguments for each route decorator of one resource."""
+
+    def __init__(self, res: Resource) -> None:
+        self.res = res
+        self.read_name = res.read_model.__name__
+        self.create_name = res.create_model.__name__
+        self.patch_name = res.patch_model.__name__
+
+    def _op(
+        self,
+        op_id: str,
+        summary: str,
+        responses: dict[str, Any],
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return {
+            "operation_id": f"{op_id}_{self.res.name}",
+            "summary": summary,
+            "openapi_extra": {"responses": responses, **(extra or {})},
+        }
+
+    def _row(self, description: str, etag: bool = True) -> dict[str, Any]:
+        headers = {"ETag": {"schema": {"type": "string"}}} if etag else {}
+        return {
+            "description": description,
+            "headers": headers,
+            "content": {"application/json": {"schema": _ref(self.read_name)}},
+        }
+
+    def _body(self, name: str, media: Sequence[str], bulk: bool = False) -> dict[str, Any]:
+        schema: dict[str, Any] = _ref(name)
+        if bulk:
+            schema = {"anyOf": [schema, {"type": "array", "items": _ref(name), "minItems": 1}]}
+        return {
+            "requestBody": {"required": True, "content": {m: {"schema": schema} for m in media}}
+        }
+
+    def create(self) -> dict[str, Any]:
+        created = self._row("Created; a JSON array in, an array of rows out.")
+        created["headers"]["Location"] = {"schema": {"type": "string"}}
+        created["content"]["application/json"]["schema"] = {
+            "anyOf": [_ref(self.read_name), {"type": "array", "items": _ref(self.read_name)}]
+        }
+        return self._op(
+            "create",
+            f"Create one {self.res.name} row, or many from an array",
+            {"201": created, **_errors(*BODY, "unique-conflict", "reference-conflict", *COMMON)},
+            self._body(self.create_name, ["application/json"], bulk=True),
+        )
+
+    def _list_params(self) -> dict[str, Any]:
+        params = []
+        for f in self.res.fields:
+            for op in ops_for(f):
+                name = f.name if op == "eq" else f"{f.name}__{op}"
+                schema: dict[str, Any] = dict(_TYPES[f.kind])
+                if op == "in":
+                    schema = {"type": "string", "description": "comma-separated values"}
+                elif op == "isnull":
+                    schema = {"type": "boolean"}
+                params.append(
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "schema": schema,
+                        "description": f"{f.name} {op}",
+                    }
+                )
+        return {"parameters": params}
+
+    def list(self) -> dict[str, Any]:
+        page = {
+            "description": "A page of rows",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["items", "next_cursor", "total"],
+                        "properties": {
+                            "items": {"type": "array", "items": _ref(self.read_name)},
+                            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                            "total": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+                        },
+                    }
+                }
+            },
+        }
+        return self._op(
+            "list",
+            f"List {self.res.name}: filters, sort, fields, pages",
+            {"200": page, **_errors("bad-query", "validation-error", *COMMON)},
+            self._list_params(),
+        )
+
+    def head_list(self) -> dict[str, Any]:
+        return self._op(
+            "head_list",
+            "Headers of the list",
+            {"200": {"description": "OK"}, **_errors("bad-query", "validation-error", *COMMON)},
+        )
+
+    def read(self) -> dict[str, Any]:
+        return self._op(
+            "read",
+            f"Read one {self.res.name} row",
+            {
+                "200": self._row("The row"),
+                "304": {"description": "Not modified"},
+                **_errors("not-found", *COMMON),
+            },
+        )
+
+    def head_one(self) -> dict[str, Any]:
+        return self._op(
+            "head",
+            "Headers of one row",
+            {
+                "200": {"description": "OK"},
+                "304": {"description": "Not modified"},
+                **_errors("not-found", *COMMON),
+            },
+        )
+
+    def _write_errors(self) -> dict[str, Any]:
+        return _errors(
+            *BODY,
+            "not-found",
+            "unique-conflict",
+            "reference-conflict",
+            "precondition-failed",
+            "precondition-required",
+            *COMMON,
+        )
+
+    def replace(self) -> dict[str, Any]:
+        return self._op(
+            "replace",
+            f"Replace one {self.res.name} row",
+            {"200": self._row("The row as stored"), **self._write_errors()},
+            self._body(self.create_name, ["application/json"]),
+        )
+
+    def patch(self) -> dict[str, Any]:
+        return self._op(
+            "patch",
+            f"JSON Merge Patch one {self.res.name} row",
+            {"200": self._row("The row as stored"), **self._write_errors()},
+            self._body(self.patch_name, ["application/merge-patch+json", "application/json"]),
+        )
+
+    def delete(self) -> dict[str, Any]:
+        return self._op(
+            "delete",
+            f"Delete one {self.res.name} row",
+            {
+                "204": {"description": "Deleted"},
+                **_errors(
+                    "not-found",
+                    "reference-conflict",
+                    "precondition-failed",
+                    "precondition-required",
+                    *COMMON,
+                ),
+            },
+        )
+
+
+def components(resources: Sequence[Resource]) -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = []
+    for res in resources:
+        models += [
+            (res.read_model, "serialization"),
+            (res.create_model, "validation"),
+            (res.patch_model, "validation"),
+        ]
+    _, schema = models_json_schema(models, ref_template=REF)
+    schemas: dict[str, Any] = schema.get("$defs", {})
+    schemas["Problem"] = PROBLEM_SCHEMA
+    return schemas
+
+
+def finalize(spec: dict[str, Any], resources: Sequence[Resource]) -> dict[str, Any]:
+    """Add our component schemas; errors are problem+json only (drop FastAPI's 422 model)."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(components(resources))
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if status >= "400" and "content" in response:
+                    response["content"] = {PROBLEM_JSON: {"schema": _ref("Problem")}}
+    return spec

@@ -1,0 +1,133 @@
+"""``omnicrud serve | check | openapi``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import sys
+from collections.abc import Sequence
+
+from omnicrud.config import Settings
+from omnicrud.core import registry
+from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
+from omnicrud.core.resources import Resource
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"omnicrud: error: {message}", file=sys.stderr)
+    return code
+
+
+def _prepare() -> tuple[Settings, list[Resource], registry.Backend]:
+    """Settings, resources and backend, or ConfigError with a one-line reason."""
+    from omnicrud.api.app import SERVICE_ROUTES, load_resources
+    from omnicrud.core.resources import check_resources
+
+    try:
+        settings = Settings()
+    except ValueError as exc:
+        raise ConfigError(f"invalid settings: {exc}".replace("\n", " ")) from None
+    resources = load_resources(settings.resources)
+    check_resources(resources, SERVICE_ROUTES)
+    backend = registry.load(settings.database_url)
+    registry.check_driver(backend)
+    return settings, resources, backend
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    try:
+        settings, _, _ = _prepare()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    print(
+        f"omnicrud: {registry.mask_url(settings.database_url)} -> "
+        f"http://{args.host}:{args.port}/docs",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "omnicrud.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        access_log=args.access_log,
+        log_level=args.log_level,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+    )
+    return 0
+
+
+async def _check(settings: Settings, resources: Sequence[Resource], backend: str) -> None:
+    storage = registry.open_storage(settings, resources)
+    await storage.connect()
+    try:
+        version = await storage.server_version()
+    finally:
+        await storage.close()
+    print(f"backend:  {backend}")
+    print(f"database: {registry.mask_url(settings.database_url)}")
+    print(f"server:   {version}")
+    for res in resources:
+        fields = ", ".join(f.name + ("*" if f.secret else "") for f in res.fields)
+        print(f"resource: /{res.name} ({fields})")
+
+
+def check(args: argparse.Namespace) -> int:
+    try:
+        settings, resources, backend = _prepare()
+        timeout = settings.connect_timeout * 2 + 1
+        asyncio.run(asyncio.wait_for(_check(settings, resources, backend.name), timeout))
+    except ConfigError as exc:
+        return _fail(str(exc))
+    except (Unavailable, TimeoutError):
+        return _fail("the database cannot be reached", 1)
+    except OmnicrudError as exc:
+        return _fail(str(exc), 1)
+    return 0
+
+
+def openapi(args: argparse.Namespace) -> int:
+    from omnicrud.api.app import create_app, openapi_json
+
+    try:
+        app = create_app()
+    except ConfigError as exc:
+        return _fail(str(exc))
+    sys.stdout.write(openapi_json(app).decode() + "\n")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="omnicrud",
+        description="REST CRUD API on the database named by DATABASE_URL.",
+    )
+    sub = top.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="serve the API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    p.add_argument("--no-access-log", dest="access_log", action="store_false")
+    p.add_argument("--log-level", default="info")
+    p.set_defaults(func=serve)
+    p = sub.add_parser("check", help="connect, print backend, server version and resources")
+    p.set_defaults(func=check)
+    p = sub.add_parser("openapi", help="print the OpenAPI document")
+    p.set_defaults(func=openapi)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
