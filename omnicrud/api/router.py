@@ -4,16 +4,18 @@ It never knows which database it talks to: it validates, calls Storage, and seri
 Rows from Storage are wire-ready, so responses are ``orjson.dumps`` of them, nothing more.
 """
 
-from typing import Annotated, Any
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from omnicrud.config import Settings
-from omnicrud.core.errors import BadQuery, NotFound, PreconditionFailed
+from omnicrud.core.errors import BadQuery, Conflict, NotFound, PreconditionFailed
 from omnicrud.core.query import (
     And,
+    Cond,
     CursorCodec,
     Expr,
     ListQuery,
@@ -35,6 +37,7 @@ from .problems import Problem, validation_problem
 JSON_TYPE = "application/json"
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 PATCH_ATTEMPTS = 8
+T = TypeVar("T")
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -51,6 +54,29 @@ def _head(response: Response) -> Response:
 def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     tag = etag(row.pop(VERSION))
     return _json(row, status, {**(headers or {}), "ETag": tag})
+
+
+async def _first_taken(
+    storage: Storage, res: Resource, rows: list[Row], exclude: int | None, exc: Conflict
+) -> Conflict:
+    """The first declared unique field the write collides on.
+
+    A database reports whichever unique index it checked first, which differs by backend;
+    asking in declaration order makes the answer the same everywhere (error path only).
+    """
+    for f in res.user_fields:
+        if not f.unique:
+            continue
+        values = [row[f.name] for row in rows if row.get(f.name) is not None]
+        if len(set(values)) < len(values):
+            return Conflict(f.name)
+        for value in values:
+            where: Expr = Cond(f.name, "eq", value)
+            if exclude is not None:
+                where = And((where, Cond("id", "ne", exclude)))
+            if await storage.count(res, where):
+                return Conflict(f.name)
+    return exc
 
 
 async def _expected(storage: Storage, res: Resource, id: int, cond: IfMatch | None) -> int | None:
@@ -85,7 +111,13 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         if errors:
             raise validation_problem(errors)
         await hash_secrets(res, rows)
-        return await storage.create(res, rows)
+        return await write(storage.create(res, rows), storage, rows, None)
+
+    async def write(op: Awaitable[T], storage: Storage, rows: list[Row], id: int | None) -> T:
+        try:
+            return await op
+        except Conflict as exc:
+            raise await _first_taken(storage, res, rows, id, exc) from None
 
     @router.post("", status_code=201, **docs.create())
     async def create(request: Request, storage: StorageDep) -> Response:
@@ -105,7 +137,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         stamp = now()
         row = {**normalize(res, values), "created_at": stamp, "updated_at": stamp}
         await hash_secrets(res, [row])
-        (created_row,) = await storage.create(res, [row])
+        (created_row,) = await write(storage.create(res, [row]), storage, [row], None)
         return _single(created_row, 201, {"Location": f"/{res.name}/{created_row['id']}"})
 
     async def list_rows(
@@ -202,7 +234,9 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         values["updated_at"] = now()
         await hash_secrets(res, [values])
         expected = await _expected(storage, res, id, cond)
-        return _single(await storage.update(res, id, values, expected))
+        return _single(
+            await write(storage.update(res, id, values, expected), storage, [values], id)
+        )
 
     @router.patch("/{id}", **docs.patch())
     async def patch(request: Request, storage: StorageDep, id: RowId) -> Response:
@@ -222,7 +256,8 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
             values["updated_at"] = now()
             await hash_secrets(res, [values])
             try:
-                return _single(await storage.update(res, id, values, version))
+                updated = storage.update(res, id, values, version)
+                return _single(await write(updated, storage, [values], id))
             except PreconditionFailed:
                 # Someone wrote between our read and our write: without If-Match, merge the
                 # patch onto their version instead of losing either update.

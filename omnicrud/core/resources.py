@@ -18,7 +18,16 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import annotated_types
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Strict, TypeAdapter, create_model
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Strict,
+    TypeAdapter,
+    create_model,
+)
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
@@ -144,17 +153,35 @@ def _optional(info: FieldInfo) -> tuple[Any, Any]:
     return (annotation | None, FieldInfo.merge_field_infos(info, default=None))
 
 
-def _aware(info: FieldInfo, kind: Kind, nullable: bool) -> tuple[Any, Any]:
-    """The same field, but datetimes must carry a UTC offset (naive ones are rejected).
+def _timestamp_text(value: Any) -> Any:
+    if isinstance(value, int | float):
+        raise ValueError("a datetime must be an RFC 3339 string with a timezone offset")
+    return value
 
-    Inputs are validated strictly (no "12" for an int, no true for a float) except here.
-    """
-    annotation: Any = info.annotation
-    if kind == "datetime":
-        # Bodies arrive as parsed JSON, so timestamps are strings: the one lax conversion.
-        aware = Annotated[AwareDatetime, Strict(False)]
-        annotation = aware | None if nullable else aware
-    return (annotation, info)
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def _int64(value: int) -> int:
+    if not INT64[0] <= value <= INT64[1]:
+        raise ValueError("the number does not fit in 64 bits")
+    return value
+
+
+_INPUT_TYPES: dict[Kind, Any] = {
+    # Bodies arrive as parsed JSON, so timestamps are strings: the one lax conversion, and
+    # only from strings (not from epoch numbers). Naive datetimes are rejected.
+    "datetime": Annotated[AwareDatetime, Strict(False), BeforeValidator(_timestamp_text)],
+    # Every backend stores 64-bit integers: a larger one is a 422, not a database error.
+    "int": Annotated[int, AfterValidator(_int64)],
+}
+
+
+def _input(info: FieldInfo, kind: Kind, nullable: bool) -> tuple[Any, Any]:
+    """The field as bodies are validated: strictly (no "12" for an int, no true for a float),
+    datetimes aware, integers within 64 bits."""
+    annotation = _INPUT_TYPES[kind]
+    return (annotation | None if nullable else annotation, info)
 
 
 class Resource:
@@ -189,16 +216,16 @@ class Resource:
 
         config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
         title = name.title().replace("_", "")
-        aware = {
-            f.name: _aware(model.model_fields[f.name], f.kind, f.nullable)
+        overrides = {
+            f.name: _input(model.model_fields[f.name], f.kind, f.nullable)
             for f in user
-            if f.kind == "datetime"
+            if f.kind in _INPUT_TYPES
         }
         strict_base = type(
             f"{title}Input", (model,), {"model_config": config, "__module__": model.__module__}
         )
         self.create_model: type[BaseModel] = create_model(  # type: ignore[call-overload]
-            f"{title}Create", __base__=strict_base, **aware
+            f"{title}Create", __base__=strict_base, **overrides
         )
         """Validates POST and PUT bodies (and each element of a bulk POST)."""
         self.update_model: type[BaseModel] = create_model(  # type: ignore[call-overload]
