@@ -30,7 +30,7 @@ from omnicrud.core.values import now
 from . import openapi
 from .body import JSON, MERGE_PATCH, read_json
 from .conditional import IfMatch, etag, if_match, none_match
-from .deps import StorageDep
+from .deps import storage_of
 from .inputs import check, hash_secrets, normalize, require_object, validate
 from .problems import Problem, validation_problem
 
@@ -94,7 +94,8 @@ async def _expected(storage: Storage, res: Resource, id: int, cond: IfMatch | No
 
 
 def crud_router(res: Resource, settings: Settings) -> APIRouter:
-    router = APIRouter(prefix=f"/{res.name}", tags=[res.name])
+    router = APIRouter(tags=[res.name])
+    base = f"/{res.name}"
     codec = CursorCodec(settings.cursor_secret)
     docs = openapi.RouteDocs(res)
     writable = {f.name for f in res.user_fields}
@@ -119,8 +120,9 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         except Conflict as exc:
             raise await _first_taken(storage, res, rows, id, exc) from None
 
-    @router.post("", status_code=201, **docs.create())
-    async def create(request: Request, storage: StorageDep) -> Response:
+    @router.post(base, status_code=201, **docs.create())
+    async def create(request: Request) -> Response:
+        storage = storage_of(request)
         body = await read_json(request, JSON, settings.max_body_bytes)
         if isinstance(body, list):
             if not body:
@@ -179,10 +181,9 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         total = await storage.count(res, where) if count else None
         return _json({"items": rows, "next_cursor": next_cursor, "total": total})
 
-    @router.get("", **docs.list())
+    @router.get(base, **docs.list())
     async def list_(
         request: Request,
-        storage: StorageDep,
         limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
         offset: Annotated[int | None, Query(ge=0)] = None,
         skip: Annotated[int | None, Query(ge=0, description="Alias of offset.")] = None,
@@ -191,12 +192,12 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         fields: Annotated[str | None, Query(description="e.g. id,name")] = None,
         count: Annotated[bool, Query(description="Count all matching rows.")] = False,
     ) -> Response:
+        storage = storage_of(request)
         return await list_rows(request, storage, limit, offset, skip, cursor, sort, fields, count)
 
-    @router.head("", **docs.head_list())
+    @router.head(base, **docs.head_list())
     async def head_list(
         request: Request,
-        storage: StorageDep,
         limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
         offset: Annotated[int | None, Query(ge=0)] = None,
         skip: Annotated[int | None, Query(ge=0)] = None,
@@ -205,6 +206,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         fields: str | None = None,
         count: bool = False,
     ) -> Response:
+        storage = storage_of(request)
         return _head(
             await list_rows(request, storage, limit, offset, skip, cursor, sort, fields, count)
         )
@@ -218,16 +220,19 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
             return Response(status_code=304, headers={"ETag": tag})
         return _json(row, headers={"ETag": tag})
 
-    @router.get("/{id}", **docs.read())
-    async def read_one(request: Request, storage: StorageDep, id: RowId) -> Response:
+    @router.get(base + "/{id}", **docs.read())
+    async def read_one(request: Request, id: RowId) -> Response:
+        storage = storage_of(request)
         return await read(request, storage, id)
 
-    @router.head("/{id}", **docs.head_one())
-    async def head_one(request: Request, storage: StorageDep, id: RowId) -> Response:
+    @router.head(base + "/{id}", **docs.head_one())
+    async def head_one(request: Request, id: RowId) -> Response:
+        storage = storage_of(request)
         return _head(await read(request, storage, id))
 
-    @router.put("/{id}", **docs.replace())
-    async def replace(request: Request, storage: StorageDep, id: RowId) -> Response:
+    @router.put(base + "/{id}", **docs.replace())
+    async def replace(request: Request, id: RowId) -> Response:
+        storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         body = await read_json(request, JSON, settings.max_body_bytes)
         values = normalize(res, check(res.create_model, body))
@@ -238,8 +243,9 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
             await write(storage.update(res, id, values, expected), storage, [values], id)
         )
 
-    @router.patch("/{id}", **docs.patch())
-    async def patch(request: Request, storage: StorageDep, id: RowId) -> Response:
+    @router.patch(base + "/{id}", **docs.patch())
+    async def patch(request: Request, id: RowId) -> Response:
+        storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         changes = require_object(await read_json(request, MERGE_PATCH, settings.max_body_bytes))
         for attempt in range(PATCH_ATTEMPTS):
@@ -265,8 +271,9 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
                     raise
         raise AssertionError("unreachable")
 
-    @router.delete("/{id}", status_code=204, **docs.delete())
-    async def delete(request: Request, storage: StorageDep, id: RowId) -> Response:
+    @router.delete(base + "/{id}", status_code=204, **docs.delete())
+    async def delete(request: Request, id: RowId) -> Response:
+        storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         await storage.delete(res, id, await _expected(storage, res, id, cond))
         return Response(status_code=204)
