@@ -114,6 +114,22 @@ def test_unique_email(client: TestClient) -> None:
     assert problem(response, 409, "unique-conflict")["field"] == "email"
 
 
+def test_both_unique_fields_taken_names_the_first_declared(client: TestClient) -> None:
+    p = uid()
+    first = make_user(client, p)
+    body = user_body(p, email=first["email"])
+    assert problem(client.post("/users", json=body), 409, "unique-conflict")["field"] == "username"
+    mine = make_user(client, f"{p}b")
+    url = f"/users/{mine['id']}"
+    body = user_body(p, email=first["email"])
+    assert problem(client.put(url, json=body), 409, "unique-conflict")["field"] == "username"
+    rows = [
+        user_body(f"{p}c", email=f"c-{p}@example.com"),
+        user_body(f"{p}c", email=first["email"]),
+    ]
+    assert problem(client.post("/users", json=rows), 409, "unique-conflict")["field"] == "username"
+
+
 def test_unique_inside_one_bulk(client: TestClient) -> None:
     p = uid()
     rows = [user_body(p), user_body(p, email=f"b-{p}@example.com")]

@@ -1,0 +1,62 @@
+"""PyMongo exceptions -> domain errors. No driver exception leaves this backend."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
+
+from omnicrud.core.errors import Conflict, OmnicrudError, Unavailable
+
+from ._layout import Layout
+
+log = logging.getLogger("omnicrud.backends.mongo")
+
+DUPLICATE_KEY = 11000
+_INDEX_NAME = re.compile(r"index: (\S+) dup key")
+
+
+def duplicate_details(exc: PyMongoError) -> Mapping[str, Any] | None:
+    """The write error describing a duplicate key, if ``exc`` is one."""
+    if isinstance(exc, BulkWriteError):
+        for error in exc.details.get("writeErrors", ()):
+            if error.get("code") == DUPLICATE_KEY:
+                return error  # type: ignore[no-any-return]
+        return None
+    if isinstance(exc, OperationFailure) and exc.code == DUPLICATE_KEY:
+        return exc.details or {}
+    return None
+
+
+def conflict_field(layout: Layout, details: Mapping[str, Any]) -> str:
+    pattern = details.get("keyPattern")
+    if isinstance(pattern, Mapping) and pattern:
+        key = str(next(iter(pattern)))
+        return "id" if key == "_id" else key
+    match = _INDEX_NAME.search(str(details.get("errmsg", "")))
+    if match:
+        name = match.group(1)
+        if name == "_id_":
+            return "id"
+        if name in layout.unique_by_index:
+            return layout.unique_by_index[name]
+    return "id"
+
+
+def translate(exc: PyMongoError, layout: Layout | None) -> OmnicrudError:
+    """The domain error for a driver error: Conflict for duplicate keys, else Unavailable.
+
+    Timeouts, lost connections, failed server selection, elections and anything the server
+    refused for reasons of its own all make the database unavailable to this request.
+    """
+    details = duplicate_details(exc)
+    if details is not None and layout is not None:
+        return Conflict(conflict_field(layout, details))
+    if isinstance(exc, ConnectionFailure) or getattr(exc, "timeout", False):
+        log.warning("MongoDB unreachable or too slow: %s", exc)
+    else:
+        log.error("MongoDB refused an operation: %r", exc)
+    return Unavailable("the database did not answer in time or refused the operation")

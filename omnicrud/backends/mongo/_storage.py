@@ -1,0 +1,516 @@
+"""The MongoDB Storage: one ``AsyncMongoClient`` per process, one collection per resource.
+
+Ids come from the ``_omnicrud_counters`` collection (one ``$inc`` per create, by the number
+of rows), so processes sharing a database never hand out the same id and ids are never
+reused. Every query and command carries ``maxTimeMS`` (settings.query_timeout); the socket
+timeout a little above it backs up the writes that cannot carry one. Client-wide
+``timeoutMS`` (CSOT) is not used: it replaces ``serverSelectionTimeoutMS`` by the whole
+operation budget, so an unreachable server would take query_timeout instead of
+connect_timeout to report.
+
+References are checked here, not by the database. The race between the check and the write
+is closed by checking again after the write and undoing it when the check now fails: a
+create or update re-reads its targets after writing (and deletes / reverts what it wrote),
+a delete re-checks for referencing rows after deleting (and re-inserts the row it deleted).
+Two such writes racing may therefore both fail, but neither leaves a dangling reference.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import pymongo
+from pymongo import AsyncMongoClient, ReturnDocument, WriteConcern
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    DuplicateKeyError,
+    OperationFailure,
+    PyMongoError,
+)
+
+from omnicrud.config import Settings
+from omnicrud.core.errors import (
+    ConfigError,
+    Conflict,
+    NotFound,
+    PreconditionFailed,
+    ReferenceConflict,
+    Unavailable,
+)
+from omnicrud.core.query import Expr, ListQuery
+from omnicrud.core.registry import mask_url
+from omnicrud.core.resources import VERSION, FieldSpec, Resource
+from omnicrud.core.storage import Row
+
+from ._errors import conflict_field, duplicate_details, translate
+from ._layout import Layout
+from ._query import to_filter, to_sort
+
+log = logging.getLogger("omnicrud.backends.mongo")
+
+Doc = dict[str, Any]
+Docs = list[Doc]
+Rows = list[Row]  # aliases: inside the class, "list" names the method
+
+COUNTERS = "_omnicrud_counters"
+"""Collection of id counters, one document per resource (resource names never start
+with ``_``, so no resource can collide with it)."""
+
+DEFAULT_DATABASE = "omnicrud"
+SCHEMA_TIMEOUT = 300.0
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # BSON integers; no row has an id outside
+_TRANSACTION_ATTEMPTS = 3
+_SOCKET_MARGIN = 2.0  # seconds past maxTimeMS before the client gives up on a socket
+_NAMESPACE_EXISTS = 48
+_INDEX_CONFLICTS = (85, 86)  # IndexOptionsConflict, IndexKeySpecsConflict
+_PARTIAL_TYPE = {
+    "str": "string",
+    "int": "number",
+    "float": "number",
+    "bool": "bool",
+    "datetime": "date",
+}
+
+
+def _index_specs(res: Resource) -> list[tuple[str, FieldSpec, bool]]:
+    """(index name, field, unique) for every index the resource's markers ask for."""
+    specs: list[tuple[str, FieldSpec, bool]] = []
+    for f in res.user_fields:
+        if f.unique:
+            specs.append((f"omnicrud_unique_{f.name}", f, True))
+        # A nullable unique field's index is partial (see _create_indexes): the planner
+        # cannot use it for most filters and sorts, so it gets a plain one as well.
+        # Reference fields are indexed for the delete-time check.
+        if (f.unique and f.nullable) or (not f.unique and (f.indexed or f.references)):
+            specs.append((f"omnicrud_index_{f.name}", f, False))
+    return specs
+
+
+class MongoStorage:
+    def __init__(self, url: str, settings: Settings, resources: Sequence[Resource]) -> None:
+        self._url = url
+        self._settings = settings
+        self._layouts = {r.name: Layout(r) for r in resources}
+        for layout in self._layouts.values():
+            for name, f, unique in _index_specs(layout.res):
+                if unique:
+                    layout.unique_by_index[name] = f.name
+        self._incoming: dict[str, list[tuple[Layout, FieldSpec]]] = {
+            name: [] for name in self._layouts
+        }
+        """For each resource, the (resource, field) pairs that reference it."""
+        for layout in self._layouts.values():
+            for f in layout.res.references:
+                assert f.references is not None
+                self._incoming[f.references].append((layout, f))
+        self._client: AsyncMongoClient[Doc] | None = None
+        self._db: AsyncDatabase[Doc] | None = None
+        self._colls: dict[str, AsyncCollection[Doc]] = {}
+        self._write_concern = WriteConcern(j=True)
+        self._ms = int(settings.query_timeout * 1000)
+        self.transactions = False
+        """Whether multi-document transactions are available (replica set or mongos)."""
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        if self._client is not None:
+            return
+        s = self._settings
+        try:
+            client: AsyncMongoClient[Doc] = AsyncMongoClient(
+                self._url,
+                socketTimeoutMS=int((s.query_timeout + _SOCKET_MARGIN) * 1000),
+                serverSelectionTimeoutMS=int(s.connect_timeout * 1000),
+                connectTimeoutMS=int(s.connect_timeout * 1000),
+                waitQueueTimeoutMS=int(s.pool_timeout * 1000),
+                maxPoolSize=s.pool_size,
+                journal=True,
+                appname="omnicrud",
+            )
+        except (ConfigurationError, ValueError, TypeError) as exc:
+            shown = mask_url(self._url)
+            raise ConfigError(f"DATABASE_URL={shown} is not a usable MongoDB URL") from exc
+        try:
+            hello = await client.admin.command("hello", maxTimeMS=self._ms)
+        except PyMongoError as exc:
+            await client.close()
+            raise translate(exc, None) from exc
+        replicated = "setName" in hello or hello.get("msg") == "isdbgrid"
+        # Sessions (logicalSessionTimeoutMinutes) plus a replica set or mongos: transactions.
+        self.transactions = replicated and "logicalSessionTimeoutMinutes" in hello
+        self._write_concern = (
+            WriteConcern(w="majority", j=True) if replicated else WriteConcern(j=True)
+        )
+        try:
+            db = client.get_default_database(DEFAULT_DATABASE, write_concern=self._write_concern)
+        except (ConfigurationError, ValueError) as exc:
+            await client.close()
+            raise ConfigError(f"DATABASE_URL={mask_url(self._url)}: bad database name") from exc
+        self._client = client
+        self._db = db
+        self._colls = {name: db[name] for name in self._layouts}
+
+    async def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    def _database(self) -> AsyncDatabase[Doc]:
+        if self._db is None:
+            raise Unavailable("the storage is not connected")
+        return self._db
+
+    async def server_version(self) -> str:
+        try:
+            info = await self._database().command("buildInfo", maxTimeMS=self._ms)
+        except PyMongoError as exc:
+            raise translate(exc, None) from exc
+        text = f"MongoDB {info.get('version', '?')}"
+        if "secantusVersion" in info:
+            text += f" (SecantusDB {info['secantusVersion']})"
+        return text
+
+    async def ensure_schema(self) -> None:
+        """Collections, indexes and counters; every step is idempotent and race-safe.
+
+        Index builds may take long on big collections: this one step runs under a generous
+        client-side deadline (CSOT) instead of the per-query limit.
+        """
+        db = self._database()
+        try:
+            with pymongo.timeout(SCHEMA_TIMEOUT):
+                existing = set(await db.list_collection_names())
+                for name, layout in self._layouts.items():
+                    if name not in existing:
+                        await self._create_collection(db, name)
+                    await self._create_indexes(layout)
+                    await self._seed_counter(name)
+        except OperationFailure as exc:
+            if exc.code in _INDEX_CONFLICTS:
+                raise ConfigError(
+                    "a MongoDB index named omnicrud_* exists with other options; drop it so "
+                    "that it is created again from the resource declaration"
+                ) from exc
+            raise translate(exc, None) from exc
+        except PyMongoError as exc:
+            raise translate(exc, None) from exc
+
+    @staticmethod
+    async def _create_collection(db: AsyncDatabase[Doc], name: str) -> None:
+        # Explicit, so that transactions never have to create a collection implicitly.
+        try:
+            await db.command("create", name)
+        except OperationFailure as exc:
+            if exc.code != _NAMESPACE_EXISTS:
+                raise
+
+    async def _create_indexes(self, layout: Layout) -> None:
+        coll = self._colls[layout.name]
+        for name, f, unique in _index_specs(layout.res):
+            options: dict[str, Any] = {"name": name}
+            if unique:
+                options["unique"] = True
+                if f.nullable:  # SQL UNIQUE lets many rows hold NULL; index only real values
+                    options["partialFilterExpression"] = {f.name: {"$type": _PARTIAL_TYPE[f.kind]}}
+            await coll.create_index([(f.name, pymongo.ASCENDING)], **options)
+
+    async def _seed_counter(self, name: str) -> None:
+        """Raise the counter to the highest id present (rows written by other means)."""
+        last = await self._colls[name].find_one(
+            {}, {"_id": 1}, sort=[("_id", -1)], max_time_ms=self._ms
+        )
+        highest = int(last["_id"]) if last is not None and isinstance(last["_id"], int) else 0
+        counters = self._database()[COUNTERS]
+        for attempt in range(2):
+            try:
+                await counters.update_one({"_id": name}, {"$max": {"seq": highest}}, upsert=True)
+                return
+            except DuplicateKeyError:  # a concurrent upsert created it first
+                if attempt:
+                    raise
+
+    # -- reads -------------------------------------------------------------------------
+
+    async def get(self, res: Resource, id: int) -> Row | None:
+        layout = self._layouts[res.name]
+        if not _INT64_MIN <= id <= _INT64_MAX:
+            return None
+        try:
+            doc = await self._colls[res.name].find_one(
+                {"_id": id}, layout.projection, max_time_ms=self._ms
+            )
+        except PyMongoError as exc:
+            raise translate(exc, layout) from exc
+        return None if doc is None else layout.row(doc)
+
+    async def list(self, res: Resource, query: ListQuery) -> Rows:
+        layout = self._layouts[res.name]
+        decoders = layout.list_decoders(query.columns)
+        cursor = self._colls[res.name].find(
+            to_filter(res, query.where),
+            layout.projection_for(query.columns),
+            sort=to_sort(query.sort),
+            skip=query.offset,
+            limit=query.limit,
+            batch_size=query.limit,
+            max_time_ms=self._ms,
+        )
+        try:
+            docs = await cursor.to_list()
+        except PyMongoError as exc:
+            raise translate(exc, layout) from exc
+        return [layout.list_row(doc, decoders) for doc in docs]
+
+    async def count(self, res: Resource, where: Expr | None) -> int:
+        layout = self._layouts[res.name]
+        try:
+            return await self._colls[res.name].count_documents(
+                to_filter(res, where), maxTimeMS=self._ms
+            )
+        except PyMongoError as exc:
+            raise translate(exc, layout) from exc
+
+    # -- writes ------------------------------------------------------------------------
+
+    async def create(self, res: Resource, rows: Sequence[Row]) -> Rows:
+        layout = self._layouts[res.name]
+        if not rows:
+            return []
+        values = [layout.encode(row) for row in rows]
+        coll = self._colls[res.name]
+        try:
+            await self._check_targets(layout, values)
+            first = await self._reserve_ids(res.name, len(values))
+            docs = [{"_id": first + i, **v, VERSION: 1} for i, v in enumerate(values)]
+            ids = [d["_id"] for d in docs]
+            try:
+                # The driver has no maxTimeMS argument for inserts; a CSOT block adds one.
+                # Server selection already succeeded for the counter, so no slow failure.
+                with pymongo.timeout(self._ms / 1000):
+                    if len(docs) == 1:
+                        await coll.insert_one(docs[0])
+                    elif self.transactions:
+                        await self._insert_in_transaction(coll, docs)
+                    else:
+                        await self._insert_or_undo(coll, docs)
+            except PyMongoError as exc:
+                details = duplicate_details(exc)
+                if details is None:
+                    raise
+                # Which field when several collide is settled by the API, the same way for
+                # every backend.
+                raise Conflict(conflict_field(layout, details)) from exc
+            try:
+                await self._check_targets(layout, values)
+            except ReferenceConflict:
+                await coll.delete_many({"_id": {"$in": ids}})
+                raise
+        except PyMongoError as exc:
+            raise translate(exc, layout) from exc
+        return [layout.row(doc) for doc in docs]
+
+    async def _reserve_ids(self, name: str, n: int) -> int:
+        """The first of ``n`` fresh ids; the counter is never rolled back (gaps are fine)."""
+        counters = self._database()[COUNTERS]
+        try:
+            doc = await self._bump(counters, name, n)
+        except DuplicateKeyError:  # two first-ever upserts raced; the loser tries again
+            doc = await self._bump(counters, name, n)
+        return int(doc["seq"]) - n + 1
+
+    async def _bump(self, counters: AsyncCollection[Doc], name: str, n: int) -> Doc:
+        doc = await counters.find_one_and_update(
+            {"_id": name},
+            {"$inc": {"seq": n}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            maxTimeMS=self._ms,
+        )
+        assert doc is not None  # upsert with return_document=AFTER always returns one
+        return doc
+
+    async def _insert_in_transaction(self, coll: AsyncCollection[Doc], docs: Docs) -> None:
+        assert self._client is not None
+        async with self._client.start_session() as session:
+            for attempt in range(_TRANSACTION_ATTEMPTS):
+                try:
+                    await session.start_transaction(
+                        write_concern=self._write_concern, max_commit_time_ms=self._ms
+                    )
+                    await coll.insert_many(docs, ordered=True, session=session)
+                    await self._commit(session)
+                    return
+                except PyMongoError as exc:
+                    if session.in_transaction:
+                        await self._abort(session)
+                    transient = exc.has_error_label("TransientTransactionError")
+                    if not transient or attempt == _TRANSACTION_ATTEMPTS - 1:
+                        raise
+
+    @staticmethod
+    async def _commit(session: AsyncClientSession) -> None:
+        try:
+            await session.commit_transaction()
+        except PyMongoError as exc:
+            if not exc.has_error_label("UnknownTransactionCommitResult"):
+                raise
+            await session.commit_transaction()  # committing again is safe by design
+
+    @staticmethod
+    async def _abort(session: AsyncClientSession) -> None:
+        try:
+            await session.abort_transaction()
+        except PyMongoError as exc:  # the server aborts it on its own in the end
+            log.warning("abortTransaction failed: %r", exc)
+
+    @staticmethod
+    async def _insert_or_undo(coll: AsyncCollection[Doc], docs: Docs) -> None:
+        """All-or-nothing without transactions: insert in order, delete what got in on error.
+
+        Other readers may see the first rows for the moment between the two.
+        """
+        try:
+            await coll.insert_many(docs, ordered=True)
+        except BulkWriteError as exc:
+            inserted = int(exc.details.get("nInserted", 0))
+            if inserted:
+                await coll.delete_many({"_id": {"$in": [d["_id"] for d in docs[:inserted]]}})
+            raise
+        except PyMongoError:
+            try:
+                await coll.delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
+            except PyMongoError as undo:
+                log.error("could not undo a failed bulk insert: %r", undo)
+            raise
+
+    async def update(
+        self, res: Resource, id: int, values: Row, expected_version: int | None
+    ) -> Row:
+        layout = self._layouts[res.name]
+        if not _INT64_MIN <= id <= _INT64_MAX:
+            raise NotFound()
+        changes = layout.encode(values)
+        where: Doc = {"_id": id}
+        if expected_version is not None:
+            where[VERSION] = expected_version
+        update: Doc = {"$inc": {VERSION: 1}}
+        if changes:
+            update["$set"] = changes
+        references = [f for f in res.references if changes.get(f.name) is not None]
+        coll = self._colls[res.name]
+        try:
+            if not references:
+                doc = await coll.find_one_and_update(
+                    where,
+                    update,
+                    layout.projection,
+                    return_document=ReturnDocument.AFTER,
+                    maxTimeMS=self._ms,
+                )
+                if doc is None:
+                    raise await self._missing(coll, id, expected_version)
+                return layout.row(doc)
+            await self._check_targets(layout, [changes])
+            before = await coll.find_one_and_update(
+                where, update, return_document=ReturnDocument.BEFORE, maxTimeMS=self._ms
+            )
+            if before is None:
+                raise await self._missing(coll, id, expected_version)
+            after = {**before, **changes, VERSION: int(before[VERSION]) + 1}
+            try:
+                await self._check_targets(layout, [changes])
+            except ReferenceConflict:
+                undo = {"$set": {k: before.get(k) for k in changes}, "$inc": {VERSION: 1}}
+                await coll.update_one({"_id": id, VERSION: after[VERSION]}, undo)
+                raise
+            return layout.row(after)
+        except PyMongoError as exc:
+            details = duplicate_details(exc)
+            if details is None:
+                raise translate(exc, layout) from exc
+            raise Conflict(conflict_field(layout, details)) from exc
+
+    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+        layout = self._layouts[res.name]
+        if not _INT64_MIN <= id <= _INT64_MAX:
+            raise NotFound()
+        coll = self._colls[res.name]
+        where: Doc = {"_id": id}
+        if expected_version is not None:
+            where[VERSION] = expected_version
+        try:
+            if not self._incoming[res.name]:
+                gone = await coll.find_one_and_delete(where, {"_id": 1}, maxTimeMS=self._ms)
+                if gone is None:
+                    raise await self._missing(coll, id, expected_version)
+                return
+            # Same precedence as SQL: no row, then stale version, then still referenced.
+            current = await coll.find_one({"_id": id}, {VERSION: 1}, max_time_ms=self._ms)
+            if current is None:
+                raise NotFound()
+            if expected_version is not None and current.get(VERSION) != expected_version:
+                raise PreconditionFailed()
+            await self._check_unreferenced(res.name, id)
+            doc = await coll.find_one_and_delete(where, maxTimeMS=self._ms)
+            if doc is None:
+                raise await self._missing(coll, id, expected_version)
+            try:
+                await self._check_unreferenced(res.name, id)
+            except ReferenceConflict:
+                await self._restore(coll, doc)
+                raise
+        except PyMongoError as exc:
+            raise translate(exc, layout) from exc
+
+    # -- helpers -----------------------------------------------------------------------
+
+    @staticmethod
+    async def _restore(coll: AsyncCollection[Doc], doc: Doc) -> None:
+        """Put back a row deleted while a reference to it appeared (see the module doc)."""
+        try:
+            await coll.insert_one(doc)
+        except PyMongoError as exc:  # e.g. its unique value was taken in the meantime
+            row = doc.get("_id")
+            log.error("could not restore %s row %s after a reference race: %r", coll.name, row, exc)
+
+    async def _missing(
+        self, coll: AsyncCollection[Doc], id: int, expected_version: int | None
+    ) -> NotFound | PreconditionFailed:
+        """Why a write filtered by id (and version) matched nothing."""
+        if expected_version is None:
+            return NotFound()
+        exists = await coll.find_one({"_id": id}, {"_id": 1}, max_time_ms=self._ms)
+        return NotFound() if exists is None else PreconditionFailed()
+
+    async def _check_targets(self, layout: Layout, values: Iterable[Doc]) -> None:
+        """ReferenceConflict(missing_target=True) when a referenced row does not exist."""
+        rows = list(values)
+        for f in layout.res.references:
+            assert f.references is not None
+            wanted = {v[f.name] for v in rows if v.get(f.name) is not None}
+            if not wanted:
+                continue
+            if not all(_INT64_MIN <= v <= _INT64_MAX for v in wanted):
+                raise ReferenceConflict(layout.name, f.name, missing_target=True)
+            target = self._colls[f.references]
+            cursor = target.find({"_id": {"$in": sorted(wanted)}}, {"_id": 1}, max_time_ms=self._ms)
+            found = await cursor.to_list()
+            if len(found) < len(wanted):
+                raise ReferenceConflict(layout.name, f.name, missing_target=True)
+
+    async def _check_unreferenced(self, name: str, id: int) -> None:
+        """ReferenceConflict(missing_target=False) when some row still references ``id``."""
+        for source, f in self._incoming[name]:
+            where: Doc = {f.name: id}
+            if source.name == name:  # a row referencing itself goes away with itself
+                where["_id"] = {"$ne": id}
+            found = await self._colls[source.name].find_one(where, {"_id": 1}, max_time_ms=self._ms)
+            if found is not None:
+                raise ReferenceConflict(source.name, f.name, missing_target=False)
