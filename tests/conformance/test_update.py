@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from omnicrud.api.app import create_app
+from omnicrud.config import Settings
 from tests.conformance.support import (
     MISSING_ID,
     invalid,
@@ -196,3 +199,29 @@ def test_if_match(client: TestClient, method: str) -> None:
     assert star.status_code == 200
     assert star.json()["price"] == 4.0
     assert star.headers["etag"] == '"3"'
+
+
+@pytest.fixture(scope="module")
+def strict_client(settings: Settings) -> Iterator[TestClient]:
+    """A second app on the same database that requires If-Match on every write."""
+    strict = settings.model_copy(update={"require_if_match": True})
+    with TestClient(create_app(strict), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_if_match_required_gives_428(strict_client: TestClient) -> None:
+    row = make_item(strict_client, uid())
+    url = f"/items/{row['id']}"
+    problem(patch(strict_client, url, {"price": 2}), 428, "precondition-required")
+    problem(strict_client.put(url, json={"name": "x", "price": 2}), 428, "precondition-required")
+    problem(strict_client.delete(url), 428, "precondition-required")
+    assert strict_client.get(url).json() == row
+    tag = strict_client.get(url).headers["etag"]
+    updated = patch(strict_client, url, {"price": 2}, **{"If-Match": tag})
+    assert updated.status_code == 200, updated.text
+    new_tag = updated.headers["etag"]
+    response = strict_client.put(url, json={"name": "y", "price": 3}, headers={"If-Match": new_tag})
+    assert response.status_code == 200, response.text
+    gone = strict_client.delete(url, headers={"If-Match": response.headers["etag"]})
+    assert gone.status_code == 204
+    problem(strict_client.get(url), 404, "not-found")
