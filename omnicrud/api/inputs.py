@@ -45,6 +45,45 @@ def validate(
     return (None, errors) if errors else (values, [])
 
 
+def fields_independent(model: type[BaseModel]) -> bool:
+    """True when no validator looks at more than one field: then each field of a merge
+    patch can be validated on its own, and the merged row need not be read first."""
+    decorators = model.__pydantic_decorators__
+    return not (decorators.model_validators or decorators.field_validators)
+
+
+def check_fields(res: Resource, changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate only the fields a merge patch sets (see ``fields_independent``)."""
+    errors = _read_only(changes, ("body",))
+    model = res.create_model
+    target = model.model_construct()
+    values: dict[str, Any] = {}
+    for name, value in changes.items():
+        if name in SERVER_FIELDS:
+            continue
+        if name not in model.model_fields:
+            errors.append(
+                {
+                    "loc": ["body", name],
+                    "msg": "Extra inputs are not permitted",
+                    "type": "extra_forbidden",
+                }
+            )
+            continue
+        try:
+            model.__pydantic_validator__.validate_assignment(target, name, value)
+        except ValidationError as exc:
+            errors += [
+                {"loc": ["body", *e["loc"]], "msg": e["msg"], "type": e["type"]}
+                for e in exc.errors(include_url=False, include_context=False, include_input=False)
+            ]
+            continue
+        values[name] = target.__dict__[name]
+    if errors:
+        raise validation_problem(errors)
+    return values
+
+
 def normalize(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
     """UTC, millisecond datetimes: what every backend stores."""
     for name in res.datetime_fields:

@@ -31,7 +31,15 @@ from . import openapi
 from .body import JSON, MERGE_PATCH, read_json
 from .conditional import IfMatch, etag, if_match, none_match
 from .deps import storage_of
-from .inputs import check, hash_secrets, normalize, require_object, validate
+from .inputs import (
+    check,
+    check_fields,
+    fields_independent,
+    hash_secrets,
+    normalize,
+    require_object,
+    validate,
+)
 from .problems import Problem, validation_problem
 
 JSON_TYPE = "application/json"
@@ -99,6 +107,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
     codec = CursorCodec(settings.cursor_secret)
     docs = openapi.RouteDocs(res)
     writable = {f.name for f in res.user_fields}
+    independent = fields_independent(res.create_model)
 
     async def create_rows(bodies: list[Any], storage: Storage) -> list[Row]:
         rows: list[dict[str, Any]] = []
@@ -248,6 +257,14 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         changes = require_object(await read_json(request, MERGE_PATCH, settings.max_body_bytes))
+        if independent:  # one UPDATE, no read: the compare-and-set still guards If-Match
+            values = normalize(res, check_fields(res, changes))
+            values["updated_at"] = now()
+            await hash_secrets(res, [values])
+            expected = await _expected(storage, res, id, cond)
+            return _single(
+                await write(storage.update(res, id, values, expected), storage, [values], id)
+            )
         for attempt in range(PATCH_ATTEMPTS):
             current = await storage.get(res, id)
             if current is None:

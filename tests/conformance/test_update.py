@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import BaseModel, Field, model_validator
 
 from omnicrud.api.app import create_app
 from omnicrud.config import Settings
+from omnicrud.core.resources import Resource
 from tests.conformance.support import (
     MISSING_ID,
     invalid,
@@ -225,3 +227,39 @@ def test_if_match_required_gives_428(strict_client: TestClient) -> None:
     gone = strict_client.delete(url, headers={"If-Match": response.headers["etag"]})
     assert gone.status_code == 204
     problem(strict_client.get(url), 404, "not-found")
+
+
+class Booking(BaseModel):
+    """Cross-field rule: PATCH must validate the merged row, not the patch alone."""
+
+    room: Annotated[str, Field(max_length=20)]
+    starts: int
+    ends: int
+
+    @model_validator(mode="after")
+    def ends_after_start(self) -> Booking:
+        if self.ends <= self.starts:
+            raise ValueError("ends must be after starts")
+        return self
+
+
+@pytest.fixture(scope="module")
+def bookings(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings, resources=[Resource("bookings", Booking)])
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def test_patch_validates_the_merged_row(bookings: TestClient) -> None:
+    row = bookings.post("/bookings", json={"room": uid()[:20], "starts": 10, "ends": 20}).json()
+    url = f"/bookings/{row['id']}"
+    problem(patch(bookings, url, {"ends": 5}), 422, "validation-error")
+    problem(patch(bookings, url, {"starts": 30}), 422, "validation-error")
+    assert bookings.get(url).json() == row
+    moved = patch(bookings, url, {"starts": 25, "ends": 30})
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["starts"], moved.json()["ends"]) == (25, 30)
+    problem(patch(bookings, url, {"starts": 29}, **{"If-Match": '"1"'}), 412, "precondition-failed")
+    shorter = patch(bookings, url, {"ends": 26}, **{"If-Match": moved.headers["etag"]})
+    assert shorter.status_code == 200, shorter.text
+    assert shorter.json()["ends"] == 26
