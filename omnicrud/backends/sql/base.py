@@ -1,0 +1,248 @@
+"""The Storage operations shared by the SQL backends; drivers supply a few primitives.
+
+A driver subclass runs compiled ``Plan``s on its own connections and says what kind of
+failure a driver exception is (``classify``); this class turns failures into domain errors,
+so no driver exception ever leaves the backend.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from omnicrud.core.errors import (
+    Conflict,
+    NotFound,
+    OmnicrudError,
+    PreconditionFailed,
+    ReferenceConflict,
+    Unavailable,
+)
+from omnicrud.core.query import Expr, ListQuery
+from omnicrud.core.resources import Resource
+
+from .schema import constraint_name
+from .statements import Plan, Statements
+
+log = logging.getLogger("omnicrud.backends.sql")
+
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
+Record = Sequence[Any]
+Row = dict[str, Any]
+Kind = Literal["unique", "fk", "unavailable", "lost", "other"]
+
+
+class StorageError(OmnicrudError):
+    """A database failure that no domain error describes (the API answers 500)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """What a driver exception means. ``name`` is a constraint name, ``table.column``
+    (SQLite unique violations) or None when the database does not say (SQLite FK errors).
+    ``lost`` is a connection lost before or during a statement: a read may be retried."""
+
+    kind: Kind
+    name: str | None = None
+
+
+class SqlStorage:
+    """The Storage protocol on top of ``Statements`` and a driver subclass."""
+
+    backend_name = "SQL"
+
+    def __init__(self, resources: Sequence[Resource], statements: Statements) -> None:
+        self.resources = list(resources)
+        self.sql = statements
+        self._unique: dict[str, str] = {}
+        self._fk: dict[str, tuple[Resource, str]] = {}
+        self._referrers: dict[str, list[tuple[Resource, str]]] = {}
+        for res in self.resources:
+            for f in res.user_fields:
+                if f.unique:
+                    self._unique[constraint_name("uq", res.name, f.name)] = f.name
+                    self._unique[f"{res.name}.{f.name}"] = f.name
+                if f.references:
+                    self._fk[constraint_name("fk", res.name, f.name)] = (res, f.name)
+                    self._referrers.setdefault(f.references, []).append((res, f.name))
+
+    # ---- driver primitives
+
+    async def connect(self) -> None:
+        raise NotImplementedError
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def ensure_schema(self) -> None:
+        raise NotImplementedError
+
+    async def server_version(self) -> str:
+        raise NotImplementedError
+
+    def classify(self, exc: BaseException) -> Failure | None:
+        """The meaning of a driver exception; None for exceptions that are not the driver's."""
+        raise NotImplementedError
+
+    async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
+        """Run a read; no transaction round trips."""
+        raise NotImplementedError
+
+    async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
+        """Insert ``rows`` (args of ``statements.insert``) atomically; return full rows."""
+        raise NotImplementedError
+
+    async def update_row(
+        self, res: Resource, plan: Plan, args: list[Any], id: int
+    ) -> Record | None:
+        """Run the update; the new full row, or None when no row matched."""
+        raise NotImplementedError
+
+    async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
+        """Run a write; the number of rows it changed."""
+        raise NotImplementedError
+
+    # ---- error handling
+
+    def _unavailable(self, exc: BaseException) -> Unavailable:
+        log.warning("%s unavailable: %s", self.backend_name, exc.__class__.__name__)
+        return Unavailable(f"the {self.backend_name} database is unreachable or timed out")
+
+    async def _read(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
+        """A read, retried once when the connection was lost (pools reconnect)."""
+        try:
+            return await self.fetch(plan, args)
+        except OmnicrudError:
+            raise
+        except Exception as exc:
+            failure = self.classify(exc)
+            if failure is None or failure.kind != "lost":
+                raise self._error(exc, failure) from exc
+        try:
+            return await self.fetch(plan, args)
+        except OmnicrudError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, self.classify(exc)) from exc
+
+    def _error(self, exc: BaseException, failure: Failure | None) -> OmnicrudError:
+        if failure is not None and failure.kind in ("unavailable", "lost"):
+            return self._unavailable(exc)
+        if failure is not None and failure.kind == "unique" and failure.name in self._unique:
+            return Conflict(self._unique[failure.name])
+        log.error("%s error: %r", self.backend_name, exc)
+        return StorageError("the database failed to run the statement")
+
+    async def _write_error(
+        self, exc: BaseException, res: Resource, rows: Sequence[dict[str, Any]], id: int | None
+    ) -> OmnicrudError:
+        """The domain error for a failed write; ``id`` is set for a delete."""
+        if isinstance(exc, OmnicrudError):
+            return exc
+        failure = self.classify(exc)
+        if failure is None or failure.kind != "fk":
+            return self._error(exc, failure)
+        if failure.name in self._fk:
+            holder, field = self._fk[failure.name]
+            return ReferenceConflict(holder.name, field, missing_target=id is None)
+        try:  # the database did not say which reference: look for it
+            if id is not None:
+                for holder, field in self._referrers.get(res.name, []):
+                    if (await self.fetch(self.sql.exists(holder, field), [id]))[0][0]:
+                        return ReferenceConflict(holder.name, field, missing_target=False)
+            else:
+                for f in res.references:
+                    assert f.references is not None
+                    target = self.sql.resources[f.references]
+                    for row in rows:
+                        value = row.get(f.name)
+                        if (
+                            value is not None
+                            and not (await self.fetch(self.sql.exists(target, "id"), [value]))[0][0]
+                        ):
+                            return ReferenceConflict(res.name, f.name, missing_target=True)
+        except Exception as lookup:
+            return self._error(lookup, self.classify(lookup))
+        return self._error(exc, None)
+
+    # ---- Storage protocol
+
+    async def get(self, res: Resource, id: int) -> dict[str, Any] | None:
+        if not _ID_MIN <= id <= _ID_MAX:
+            return None
+        rows = await self._read(self.sql.get(res), (id,))
+        return self.sql.decoder(res)(rows[0]) if rows else None
+
+    async def list(self, res: Resource, query: ListQuery) -> list[dict[str, Any]]:
+        args = self.sql.where_args(res, query.where, [])
+        args.append(query.limit)
+        args.append(query.offset)
+        rows = await self._read(self.sql.list(res, query), args)
+        decode = self.sql.decoder(res, query.columns)
+        return [decode(r) for r in rows]
+
+    async def count(self, res: Resource, where: Expr | None) -> int:
+        rows = await self._read(self.sql.count(res, where), self.sql.where_args(res, where, []))
+        return int(rows[0][0])
+
+    def _check_references(self, res: Resource, rows: Sequence[Row]) -> None:
+        """An id beyond int64 names no row: a reference conflict, not a database error."""
+        for f in res.references:
+            for row in rows:
+                value = row.get(f.name)
+                if value is not None and not _ID_MIN <= value <= _ID_MAX:
+                    raise ReferenceConflict(res.name, f.name, missing_target=True)
+
+    async def create(self, res: Resource, rows: Sequence[Row]) -> builtins.list[Row]:
+        self._check_references(res, rows)
+        names = self.sql.insert_names(res)
+        args = [[*self.sql.row_args(res, row, names), 1] for row in rows]
+        try:
+            records = await self.insert_rows(res, args)
+        except Exception as exc:
+            raise await self._write_error(exc, res, rows, None) from exc
+        decode = self.sql.decoder(res)
+        return [decode(r) for r in records]
+
+    async def update(
+        self, res: Resource, id: int, values: dict[str, Any], expected_version: int | None
+    ) -> dict[str, Any]:
+        if not _ID_MIN <= id <= _ID_MAX:
+            raise NotFound()
+        self._check_references(res, [values])
+        fields = tuple(f.name for f in res.fields if f.name in values)
+        plan = self.sql.update(res, fields, expected_version is not None)
+        args = self.sql.row_args(res, values, fields)
+        args.append(id)
+        if expected_version is not None:
+            args.append(expected_version)
+        try:
+            record = await self.update_row(res, plan, args, id)
+        except Exception as exc:
+            raise await self._write_error(exc, res, [values], None) from exc
+        if record is None:
+            raise await self._no_match(res, id)
+        return self.sql.decoder(res)(record)
+
+    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+        if not _ID_MIN <= id <= _ID_MAX:
+            raise NotFound()
+        plan = self.sql.delete(res, expected_version is not None)
+        args = [id] if expected_version is None else [id, expected_version]
+        try:
+            count = await self.execute(plan, args)
+        except Exception as exc:
+            raise await self._write_error(exc, res, [], id) from exc
+        if count == 0:
+            raise await self._no_match(res, id)
+
+    async def _no_match(self, res: Resource, id: int) -> OmnicrudError:
+        """A checked write matched nothing: gone (404) or another version (412)?"""
+        rows = await self._read(self.sql.version(res), (id,))
+        return PreconditionFailed() if rows else NotFound()
+
+
+__all__ = ["Failure", "SqlStorage", "StorageError"]

@@ -1,0 +1,199 @@
+"""PostgreSQL on asyncpg: compiled SQL run on the pool's own connections.
+
+asyncpg prepares each statement once per connection and caches it, so a read is one
+Bind/Execute round trip; there is no BEGIN/ROLLBACK around single statements.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+from sqlalchemy.dialects.postgresql import asyncpg as pg_dialect
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from omnicrud.config import Settings
+from omnicrud.core.errors import OmnicrudError, Unavailable
+from omnicrud.core.registry import mask_url
+from omnicrud.core.resources import Resource
+
+from .base import Failure, Record, SqlStorage
+from .statements import Plan, Statements
+
+_SCHEMA_LOCK = 0x6F6D6E6963727564  # "omnicrud": serializes ensure_schema across processes
+
+_LOST = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    ConnectionError,
+    OSError,
+)
+_UNAVAILABLE = (
+    TimeoutError,  # pool acquire or command_timeout
+    asyncpg.QueryCanceledError,  # statement_timeout
+    asyncpg.TooManyConnectionsError,
+    asyncpg.DeadlockDetectedError,
+    asyncpg.SerializationError,
+)
+
+
+def _dialect() -> pg_dialect.PGDialect_asyncpg:
+    return pg_dialect.dialect()  # type: ignore[no-untyped-call]
+
+
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Released connections skip asyncpg's reset query (``RESET ALL; UNLISTEN *; ...``),
+    one round trip per request: nothing here changes session state."""
+
+
+def asyncpg_dsn(url: str) -> str:
+    """The URL asyncpg understands: scheme ``postgresql``, no ``+asyncpg`` suffix."""
+    return "postgresql://" + url.partition("://")[2]
+
+
+class PostgresStorage(SqlStorage):
+    backend_name = "PostgreSQL"
+
+    def __init__(self, url: str, settings: Settings, resources: Sequence[Resource]) -> None:
+        super().__init__(resources, Statements(resources, "postgresql", _dialect()))
+        self.dsn = asyncpg_dsn(url)
+        self.url = mask_url(url)
+        self.settings = settings
+        self.pool: asyncpg.Pool | None = None
+
+    async def connect(self) -> None:
+        s = self.settings
+        try:
+            self.pool = await asyncpg.create_pool(
+                self.dsn,
+                min_size=min(2, s.pool_size),
+                max_size=s.pool_size,
+                timeout=s.connect_timeout,
+                command_timeout=s.query_timeout,
+                statement_cache_size=1024,
+                reset=_keep_session,
+                server_settings={
+                    "statement_timeout": str(int(s.query_timeout * 1000)),
+                    "application_name": "omnicrud",
+                },
+            )
+            async with self.pool.acquire() as conn:
+                icu = await conn.fetchval(
+                    "SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'"
+                )
+        except Exception as exc:
+            if self.pool is not None:
+                self.pool.terminate()
+                self.pool = None
+            raise Unavailable(f"cannot connect to PostgreSQL at {self.url}") from exc
+        if not icu:  # a server built without ICU: icontains folds ASCII only
+            self.sql = Statements(self.resources, "postgresql", _dialect(), icu=False)
+
+    async def close(self) -> None:
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            try:
+                await asyncio.wait_for(pool.close(), self.settings.pool_timeout)
+            except (TimeoutError, OSError, asyncpg.PostgresError):
+                pool.terminate()
+
+    def _deadline(self) -> asyncio.Timeout:
+        """Bounds waiting for a connection plus the statement (asyncio.timeout is cheaper
+        than ``acquire(timeout=...)``, which runs ``wait_for`` in a new task)."""
+        return asyncio.timeout(self.settings.pool_timeout + self.settings.query_timeout)
+
+    def _pool(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise Unavailable("the PostgreSQL pool is not open")
+        return self.pool
+
+    async def server_version(self) -> str:
+        try:
+            async with self._pool().acquire(timeout=self.settings.pool_timeout) as conn:
+                version = await conn.fetchval("SHOW server_version")
+        except OmnicrudError:
+            raise
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+        return f"PostgreSQL {str(version).split()[0]}"
+
+    async def ensure_schema(self) -> None:
+        try:
+            pool = self._pool()
+            async with (
+                pool.acquire(timeout=self.settings.pool_timeout) as conn,
+                conn.transaction(),
+            ):
+                await conn.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
+                tables = {
+                    r[0]
+                    for r in await conn.fetch(
+                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    )
+                }
+                indexes = {
+                    r[0]
+                    for r in await conn.fetch(
+                        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                    )
+                }
+                dialect = self.sql.dialect
+                for table in self.sql.metadata.sorted_tables:
+                    if table.name not in tables:
+                        await conn.execute(str(CreateTable(table).compile(dialect=dialect)))
+                    for index in table.indexes:
+                        if index.name not in indexes:
+                            await conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
+        except OmnicrudError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, self.classify(exc)) from exc
+
+    # ---- driver primitives
+
+    def classify(self, exc: BaseException) -> Failure | None:
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            return Failure("unique", exc.constraint_name)
+        if isinstance(exc, asyncpg.ForeignKeyViolationError):
+            return Failure("fk", exc.constraint_name)
+        if isinstance(exc, _UNAVAILABLE):  # before _LOST: TimeoutError is an OSError
+            return Failure("unavailable")
+        if isinstance(exc, ValueError):  # asyncpg's client-side DataError (bad argument)
+            return Failure("other")
+        if isinstance(exc, _LOST):
+            return Failure("lost")
+        if isinstance(exc, asyncpg.InterfaceError):  # e.g. the pool is closing
+            return Failure("unavailable")
+        if isinstance(exc, asyncpg.PostgresError):
+            return Failure("other")
+        return None
+
+    async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
+        async with self._deadline(), self._pool().acquire() as conn:
+            rows: list[Record] = await conn.fetch(plan.sql, *plan.params(args))
+            return rows
+
+    async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
+        plan = self.sql.insert(res)
+        async with self._deadline(), self._pool().acquire() as conn:
+            if len(rows) == 1:
+                return [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
+            # fetchmany pipelines the rows and ends with one Sync: all rows commit or none.
+            many: list[Record] = await conn.fetchmany(plan.sql, [plan.params(r) for r in rows])
+            return many
+
+    async def update_row(
+        self, res: Resource, plan: Plan, args: list[Any], id: int
+    ) -> Record | None:
+        async with self._deadline(), self._pool().acquire() as conn:
+            row: Record | None = await conn.fetchrow(plan.sql, *plan.params(args))
+            return row
+
+    async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
+        async with self._deadline(), self._pool().acquire() as conn:
+            status: str = await conn.execute(plan.sql, *plan.params(args))
+        return int(status.rpartition(" ")[2])

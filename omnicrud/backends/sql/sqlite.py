@@ -1,0 +1,244 @@
+"""SQLite on the stdlib ``sqlite3`` module.
+
+Reads run inline on the event loop thread, on their own connection: a primary-key read
+takes a few microseconds, less than handing it to a thread would cost. Writes wait for
+``fsync`` (WAL, ``synchronous=FULL``), so they run on a second connection in one dedicated
+thread, which also serializes them within the process; ``busy_timeout`` covers other
+processes. ``:memory:`` databases use one connection for everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+from urllib.parse import unquote
+
+from sqlalchemy.dialects.sqlite import pysqlite
+from sqlalchemy.schema import CreateIndex, CreateTable
+
+from omnicrud.config import Settings
+from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
+from omnicrud.core.registry import mask_url
+from omnicrud.core.resources import Resource
+
+from .base import Failure, Record, SqlStorage
+from .statements import Plan, Statements
+
+T = TypeVar("T")
+
+_UNAVAILABLE = (
+    "SQLITE_BUSY",
+    "SQLITE_LOCKED",
+    "SQLITE_CANTOPEN",
+    "SQLITE_IOERR",
+    "SQLITE_INTERRUPT",
+    "SQLITE_FULL",
+    "SQLITE_READONLY",
+    "SQLITE_NOTADB",
+    "SQLITE_CORRUPT",
+)
+
+
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def database_path(url: str) -> str:
+    """``sqlite:///rel.db`` -> ``rel.db``; ``sqlite:////abs.db`` -> ``/abs.db``;
+    ``sqlite://`` and ``sqlite:///:memory:`` -> ``:memory:``."""
+    rest = url.partition("://")[2].partition("?")[0]
+    if rest in ("", "/"):
+        return ":memory:"
+    if not rest.startswith("/"):
+        raise ConfigError(f"a SQLite URL looks like sqlite:///path.db, got {mask_url(url)}")
+    path = unquote(rest[1:])
+    return path or ":memory:"
+
+
+class SqliteStorage(SqlStorage):
+    backend_name = "SQLite"
+
+    def __init__(self, url: str, settings: Settings, resources: Sequence[Resource]) -> None:
+        dialect = pysqlite.dialect()
+        super().__init__(resources, Statements(resources, "sqlite", dialect))
+        self.url = mask_url(url)
+        self.path = database_path(url)
+        self.memory = self.path == ":memory:"
+        self.busy_ms = int(settings.query_timeout * 1000)
+        self.query_timeout = settings.query_timeout
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
+        self._thread: ThreadPoolExecutor | None = None
+        self._deadline = 0.0
+
+    # ---- connections
+
+    def _open(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            isolation_level=None,  # autocommit; transactions are explicit BEGIN IMMEDIATE
+            check_same_thread=False,
+            cached_statements=512,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {self.busy_ms}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA synchronous = FULL")
+        # icontains folds case beyond ASCII, as PostgreSQL, MariaDB and MongoDB do.
+        conn.create_function("lower", 1, _lower, deterministic=True)
+        return conn
+
+    def _interrupt(self) -> int:
+        """Stops a statement that runs past ``query_timeout`` (SQLITE_INTERRUPT)."""
+        return 1 if self._deadline and time.monotonic() > self._deadline else 0
+
+    def _open_writer(self) -> sqlite3.Connection:
+        conn = self._open()
+        if not self.memory:
+            conn.execute("PRAGMA journal_mode = WAL")
+        return conn
+
+    async def connect(self) -> None:
+        try:
+            if self.memory:
+                self._reader = self._writer = self._open()
+            else:
+                self._thread = ThreadPoolExecutor(1, thread_name_prefix="omnicrud-sqlite")
+                self._writer = await self._in_writer(self._open_writer)
+                self._reader = self._open()
+            self._reader.set_progress_handler(self._interrupt, 10_000)
+        except sqlite3.Error as exc:
+            await self.close()
+            raise Unavailable(f"cannot open the SQLite database {self.url}") from exc
+
+    async def close(self) -> None:
+        reader, writer, thread = self._reader, self._writer, self._thread
+        self._reader = self._writer = None
+        self._thread = None
+        if reader is not None and reader is not writer:
+            reader.close()
+        if writer is not None:
+            if thread is not None:
+                await asyncio.get_running_loop().run_in_executor(thread, writer.close)
+            else:
+                writer.close()
+        if thread is not None:
+            thread.shutdown(wait=True)
+
+    async def _in_writer(self, work: Callable[[], T]) -> T:
+        if self._thread is None:
+            return work()
+        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
+
+    def _reading(self) -> sqlite3.Connection:
+        if self._reader is None:
+            raise Unavailable("the SQLite database is not open")
+        return self._reader
+
+    def _writing(self) -> sqlite3.Connection:
+        if self._writer is None:
+            raise Unavailable("the SQLite database is not open")
+        return self._writer
+
+    # ---- Storage
+
+    async def server_version(self) -> str:
+        try:
+            (version,) = self._reading().execute("SELECT sqlite_version()").fetchone()
+        except sqlite3.Error as exc:
+            raise self._unavailable(exc) from exc
+        return f"SQLite {version}"
+
+    async def ensure_schema(self) -> None:
+        conn = self._writing()
+
+        def work() -> None:
+            conn.execute("BEGIN IMMEDIATE")  # serializes racing processes
+            try:
+                have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
+                dialect = self.sql.dialect
+                for table in self.sql.metadata.sorted_tables:
+                    if table.name not in have:
+                        conn.execute(str(CreateTable(table).compile(dialect=dialect)))
+                    for index in table.indexes:
+                        if index.name not in have:
+                            conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+        try:
+            await self._in_writer(work)
+        except OmnicrudError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, self.classify(exc)) from exc
+
+    # ---- driver primitives
+
+    def classify(self, exc: BaseException) -> Failure | None:
+        if isinstance(exc, sqlite3.IntegrityError):
+            name = getattr(exc, "sqlite_errorname", "")
+            if name == "SQLITE_CONSTRAINT_UNIQUE":
+                return Failure("unique", str(exc).rpartition(": ")[2])
+            if name == "SQLITE_CONSTRAINT_FOREIGNKEY":
+                return Failure("fk")
+            return Failure("other")
+        if isinstance(exc, sqlite3.Error):
+            name = getattr(exc, "sqlite_errorname", "")
+            if name.startswith(_UNAVAILABLE) or isinstance(exc, sqlite3.ProgrammingError):
+                return Failure("unavailable")  # ProgrammingError: closed connection
+            return Failure("other")
+        if isinstance(exc, OverflowError):
+            return Failure("other")
+        return None
+
+    def _run(self, conn: sqlite3.Connection, plan: Plan, args: Sequence[Any]) -> list[Any]:
+        self._deadline = time.monotonic() + self.query_timeout
+        try:
+            return conn.execute(plan.sql, plan.params(args)).fetchall()
+        finally:
+            self._deadline = 0.0
+
+    async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
+        return self._run(self._reading(), plan, args)
+
+    async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
+        conn = self._writing()
+        plan = self.sql.insert(res)
+        params = [plan.params(r) for r in rows]
+
+        def work() -> list[Record]:
+            if len(params) == 1:
+                return conn.execute(plan.sql, params[0]).fetchall()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                out = [conn.execute(plan.sql, p).fetchall()[0] for p in params]
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            return out
+
+        return await self._in_writer(work)
+
+    async def update_row(
+        self, res: Resource, plan: Plan, args: list[Any], id: int
+    ) -> Record | None:
+        conn = self._writing()
+        params = plan.params(args)
+        # fetchall, not fetchone: the statement must finish for autocommit to commit.
+        rows: list[Record] = await self._in_writer(
+            lambda: conn.execute(plan.sql, params).fetchall()
+        )
+        return rows[0] if rows else None
+
+    async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
+        conn = self._writing()
+        params = plan.params(args)
+        count: int = await self._in_writer(lambda: conn.execute(plan.sql, params).rowcount)
+        return count
