@@ -115,12 +115,15 @@ def parse_value(f: FieldSpec, text: str, param: str) -> Any:
             return {"true": True, "false": False}[text]
         if f.kind == "datetime":
             return parse_datetime(text)
+        if "\x00" in text:
+            raise ValueError
     except (ValueError, KeyError, OverflowError):
         expected = {
             "int": "an integer",
             "float": "a finite number",
             "bool": "true or false",
             "datetime": "an RFC 3339 timestamp with a timezone offset",
+            "str": "a string without U+0000",
         }[f.kind]
         raise BadQuery(f"{param}: {text!r} is not {expected}", param) from None
     return text

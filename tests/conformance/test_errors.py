@@ -233,3 +233,16 @@ def test_moderately_deep_is_validation(client: TestClient) -> None:
     nested = b"[" * 20 + b"]" * 20
     body = b'{"name": "a", "price": 1, "description": ' + nested + b"}"
     invalid(client.post("/items", content=body, headers=JSON), "body", "description")
+
+
+def test_nul_character_is_refused_everywhere(client: TestClient) -> None:
+    invalid(client.post("/items", json={"name": "a\x00b", "price": 1}), "body", "name")
+    row = make_item(client, uid())
+    url = f"/items/{row['id']}"
+    merge = {"content-type": "application/merge-patch+json"}
+    invalid(client.patch(url, json={"description": "\x00"}, headers=merge), "body", "description")
+    invalid(client.put(url, json={"name": "\x00", "price": 1}), "body", "name")
+    assert client.get(url).json() == row
+    assert problem(client.get("/items", params={"name": "a\x00"}), 400, "bad-query")["param"] == (
+        "name"
+    )
