@@ -10,7 +10,6 @@ from pydantic import BaseModel, ValidationError
 
 from omnicrud.core.resources import SERVER_FIELDS, Resource
 from omnicrud.core.secrets import hash_secret
-from omnicrud.core.values import utc_ms
 
 from .problems import Problem, validation_problem
 
@@ -95,15 +94,6 @@ def check_fields(res: Resource, changes: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def normalize(res: Resource, values: dict[str, Any]) -> dict[str, Any]:
-    """UTC, millisecond datetimes: what every backend stores."""
-    for name in res.datetime_fields:
-        value = values.get(name)
-        if value is not None:
-            values[name] = utc_ms(value)
-    return values
-
-
 def check(model: type[BaseModel], body: Any, loc: Loc = ("body",)) -> dict[str, Any]:
     values, errors = validate(model, body, loc)
     if values is None:
@@ -133,4 +123,4 @@ def require_object(body: Any) -> dict[str, Any]:
     return body
 
 
-__all__ = ["Problem", "check", "hash_secrets", "normalize", "require_object", "validate"]
+__all__ = ["Problem", "check", "hash_secrets", "require_object", "validate"]

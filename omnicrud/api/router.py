@@ -36,7 +36,6 @@ from .inputs import (
     check_fields,
     fields_independent,
     hash_secrets,
-    normalize,
     require_object,
     validate,
 )
@@ -117,7 +116,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
             values, problems = validate(res.create_model, body, ("body", i))
             errors += problems
             if values is not None:
-                rows.append({**normalize(res, values), "created_at": stamp, "updated_at": stamp})
+                rows.append({**values, "created_at": stamp, "updated_at": stamp})
         if errors:
             raise validation_problem(errors)
         await hash_secrets(res, rows)
@@ -146,7 +145,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
             return _json(created, 201)
         values = check(res.create_model, body)
         stamp = now()
-        row = {**normalize(res, values), "created_at": stamp, "updated_at": stamp}
+        row = {**values, "created_at": stamp, "updated_at": stamp}
         await hash_secrets(res, [row])
         (created_row,) = await write(storage.create(res, [row]), storage, [row], None)
         return _single(created_row, 201, {"Location": f"/{res.name}/{created_row['id']}"})
@@ -244,7 +243,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         body = await read_json(request, JSON, settings.max_body_bytes)
-        values = normalize(res, check(res.create_model, body))
+        values = check(res.create_model, body)
         values["updated_at"] = now()
         await hash_secrets(res, [values])
         expected = await _expected(storage, res, id, cond)
@@ -258,7 +257,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         cond = if_match(request, settings.require_if_match)
         changes = require_object(await read_json(request, MERGE_PATCH, settings.max_body_bytes))
         if independent:  # one UPDATE, no read: the compare-and-set still guards If-Match
-            values = normalize(res, check_fields(res, changes))
+            values = check_fields(res, changes)
             values["updated_at"] = now()
             await hash_secrets(res, [values])
             expected = await _expected(storage, res, id, cond)
@@ -274,7 +273,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
                 raise PreconditionFailed()
             merged = {k: current[k] for k in writable if k in current}
             merged.update(changes)
-            validated = normalize(res, check(res.update_model, merged))
+            validated = check(res.update_model, merged)
             values = {k: validated[k] for k in changes if k in writable}
             values["updated_at"] = now()
             await hash_secrets(res, [values])

@@ -19,4 +19,4 @@ def _open(url: str, settings: Settings, resources: Sequence[Resource]) -> Storag
     return SqliteStorage(url, settings, resources)
 
 
-backend = Backend("sqlite", frozenset({"aiosqlite", "pysqlite"}), "sqlite", _open)
+backend = Backend("sqlite", frozenset({"aiosqlite"}), "sqlite", _open)

@@ -18,7 +18,7 @@ from typing import Any, Literal
 import orjson
 
 from .errors import BadQuery
-from .resources import FieldSpec, Kind, Resource
+from .resources import INT64, FieldSpec, Kind, Resource
 from .values import parse_datetime
 
 Op = Literal[
@@ -35,7 +35,6 @@ OPS_BY_KIND: dict[Kind, tuple[Op, ...]] = {
 }
 RESERVED_PARAMS = frozenset({"limit", "offset", "skip", "cursor", "sort", "fields", "count"})
 MAX_IN_VALUES = 1000
-_INT64 = 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +102,7 @@ def parse_value(f: FieldSpec, text: str, param: str) -> Any:
     """A query-string value parsed by the field's type; BadQuery (400) when it does not fit."""
     try:
         if f.kind == "int":
-            if not re.fullmatch(r"-?[0-9]{1,19}", text) or abs(int(text)) > _INT64:
+            if not re.fullmatch(r"-?[0-9]{1,19}", text) or not INT64[0] <= int(text) <= INT64[1]:
                 raise ValueError
             return int(text)
         if f.kind == "float":

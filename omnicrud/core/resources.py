@@ -32,6 +32,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from .errors import ConfigError
+from .values import utc_ms
 
 Kind = Literal["int", "float", "str", "bool", "datetime"]
 
@@ -162,6 +163,17 @@ def _timestamp_text(value: Any) -> Any:
 INT64 = (-(2**63), 2**63 - 1)
 
 
+def _utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return utc_ms(value)
+    except OverflowError:
+        raise ValueError("the datetime is out of range once moved to UTC") from None
+
+
+def _plain_zero(value: float) -> float:
+    return value + 0.0  # -0.0 -> 0.0: some databases keep the sign, others do not
+
+
 def _int64(value: int) -> int:
     if not INT64[0] <= value <= INT64[1]:
         raise ValueError("the number does not fit in 64 bits")
@@ -171,7 +183,11 @@ def _int64(value: int) -> int:
 _INPUT_TYPES: dict[Kind, Any] = {
     # Bodies arrive as parsed JSON, so timestamps are strings: the one lax conversion, and
     # only from strings (not from epoch numbers). Naive datetimes are rejected.
-    "datetime": Annotated[AwareDatetime, Strict(False), BeforeValidator(_timestamp_text)],
+    # Stored and returned in UTC with millisecond precision.
+    "datetime": Annotated[
+        AwareDatetime, Strict(False), BeforeValidator(_timestamp_text), AfterValidator(_utc)
+    ],
+    "float": Annotated[float, AfterValidator(_plain_zero)],
     # Every backend stores 64-bit integers: a larger one is a 422, not a database error.
     "int": Annotated[int, AfterValidator(_int64)],
 }
@@ -179,7 +195,7 @@ _INPUT_TYPES: dict[Kind, Any] = {
 
 def _input(info: FieldInfo, kind: Kind, nullable: bool) -> tuple[Any, Any]:
     """The field as bodies are validated: strictly (no "12" for an int, no true for a float),
-    datetimes aware, integers within 64 bits."""
+    datetimes aware (then UTC, milliseconds), integers within 64 bits, no negative zero."""
     annotation = _INPUT_TYPES[kind]
     return (annotation | None if nullable else annotation, info)
 
