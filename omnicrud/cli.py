@@ -12,6 +12,7 @@ from omnicrud.config import Settings
 from omnicrud.core import registry
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 from omnicrud.core.resources import Resource
+from omnicrud.migrations.cli import add_db_commands
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -39,9 +40,12 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     try:
-        settings, _, _ = _prepare()
+        settings, resources, _ = _prepare()
+        _reach(settings, resources)  # one clear line now rather than a traceback from uvicorn
     except ConfigError as exc:
         return _fail(str(exc))
+    except (Unavailable, TimeoutError):
+        return _unreachable(settings)
     print(
         f"omnicrud: {registry.mask_url(settings.database_url)} -> "
         f"http://{args.host}:{args.port}/docs",
@@ -62,13 +66,30 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _check(settings: Settings, resources: Sequence[Resource], backend: str) -> None:
+async def _server_version(settings: Settings, resources: Sequence[Resource]) -> str:
     storage = registry.open_storage(settings, resources)
     await storage.connect()
     try:
-        version = await storage.server_version()
+        if not settings.auto_migrate and (behind := await storage.schema_status()):
+            raise ConfigError(f"OMNICRUD_AUTO_MIGRATE is off and {behind}")
+        return await storage.server_version()
     finally:
         await storage.close()
+
+
+def _reach(settings: Settings, resources: Sequence[Resource]) -> str:
+    """The server's version; Unavailable or TimeoutError when it cannot be reached,
+    ConfigError when auto-migrate is off and the schema is behind."""
+    timeout = settings.connect_timeout * 2 + 1
+    return asyncio.run(asyncio.wait_for(_server_version(settings, resources), timeout))
+
+
+def _unreachable(settings: Settings) -> int:
+    return _fail(f"the database cannot be reached: {registry.mask_url(settings.database_url)}", 1)
+
+
+def _check(settings: Settings, resources: Sequence[Resource], backend: str) -> None:
+    version = _reach(settings, resources)
     print(f"backend:  {backend}")
     print(f"database: {registry.mask_url(settings.database_url)}")
     print(f"server:   {version}")
@@ -80,12 +101,11 @@ async def _check(settings: Settings, resources: Sequence[Resource], backend: str
 def check(args: argparse.Namespace) -> int:
     try:
         settings, resources, backend = _prepare()
-        timeout = settings.connect_timeout * 2 + 1
-        asyncio.run(asyncio.wait_for(_check(settings, resources, backend.name), timeout))
+        _check(settings, resources, backend.name)
     except ConfigError as exc:
         return _fail(str(exc))
     except (Unavailable, TimeoutError):
-        return _fail("the database cannot be reached", 1)
+        return _unreachable(settings)
     except OmnicrudError as exc:
         return _fail(str(exc), 1)
     return 0
@@ -120,6 +140,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=check)
     p = sub.add_parser("openapi", help="print the OpenAPI document")
     p.set_defaults(func=openapi)
+    add_db_commands(sub)
     return top
 
 

@@ -57,6 +57,10 @@ def create_app(
         try:
             if settings.auto_migrate:
                 await storage.ensure_schema()
+            else:
+                behind = await storage.schema_status()
+                if behind is not None:
+                    raise ConfigError(f"OMNICRUD_AUTO_MIGRATE is off and {behind}")
             app.state.storage = storage
             log.info(
                 "omnicrud: serving %s on %s",

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -33,4 +36,34 @@ class Settings(BaseSettings):
     cursor_secret: str = Field(
         "omnicrud", description="Signs pagination cursors; the same for every process."
     )
-    auto_migrate: bool = Field(True, description="Bring the schema up to date at start-up.")
+    auto_migrate: bool = Field(
+        True,
+        description="Apply pending migrations at start-up; when false, refuse to start on a "
+        "database that is behind.",
+    )
+    migrations: str | None = Field(
+        None,
+        description="Directory of the deployment's migration scripts; default: migrations/ "
+        "next to the resources module (the bundled example's scripts without one).",
+    )
+
+    def migrations_dir(self) -> Path:
+        """Where the migration scripts of this deployment live (they may not exist yet)."""
+        if self.migrations:
+            return Path(self.migrations).resolve()
+        if self.resources is None:
+            return BUNDLED_MIGRATIONS
+        module = self.resources.partition(":")[0]
+        if module == "omnicrud.example":
+            return BUNDLED_MIGRATIONS
+        try:
+            spec = importlib.util.find_spec(module)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is None or spec.origin is None:
+            return Path("migrations").resolve()
+        return Path(spec.origin).resolve().parent / "migrations"
+
+
+BUNDLED_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "example"
+"""The bundled example's migration scripts, shipped inside the package."""

@@ -30,7 +30,6 @@ from pymongo.errors import (
     BulkWriteError,
     ConfigurationError,
     DuplicateKeyError,
-    OperationFailure,
     PyMongoError,
 )
 
@@ -67,15 +66,6 @@ SCHEMA_TIMEOUT = 300.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # BSON integers; no row has an id outside
 _TRANSACTION_ATTEMPTS = 3
 _SOCKET_MARGIN = 2.0  # seconds past maxTimeMS before the client gives up on a socket
-_NAMESPACE_EXISTS = 48
-_INDEX_CONFLICTS = (85, 86)  # IndexOptionsConflict, IndexKeySpecsConflict
-_PARTIAL_TYPE = {
-    "str": "string",
-    "int": "number",
-    "float": "number",
-    "bool": "bool",
-    "datetime": "date",
-}
 
 
 def _index_specs(res: Resource) -> list[tuple[str, FieldSpec, bool]]:
@@ -84,7 +74,7 @@ def _index_specs(res: Resource) -> list[tuple[str, FieldSpec, bool]]:
     for f in res.user_fields:
         if f.unique:
             specs.append((f"omnicrud_unique_{f.name}", f, True))
-        # A nullable unique field's index is partial (see _create_indexes): the planner
+        # A nullable unique field's index is partial (omnicrud.migrations.mongo): the planner
         # cannot use it for most filters and sorts, so it gets a plain one as well.
         # Reference fields are indexed for the delete-time check.
         if (f.unique and f.nullable) or (not f.unique and (f.indexed or f.references)):
@@ -178,48 +168,33 @@ class MongoStorage:
         return text
 
     async def ensure_schema(self) -> None:
-        """Collections, indexes and counters; every step is idempotent and race-safe.
+        """Bring the collections in line with the declarations (what ``omnicrud db upgrade``
+        does: indexes, validators, new fields filled, schema version recorded), then seed
+        the id counters. Safe when several processes race: one upgrades, the others wait.
 
         Index builds may take long on big collections: this one step runs under a generous
         client-side deadline (CSOT) instead of the per-query limit.
         """
+        from omnicrud.migrations import mongo as migrations
+
         db = self._database()
         try:
             with pymongo.timeout(SCHEMA_TIMEOUT):
-                existing = set(await db.list_collection_names())
-                for name, layout in self._layouts.items():
-                    if name not in existing:
-                        await self._create_collection(db, name)
-                    await self._create_indexes(layout)
+                await migrations.upgrade(db, [layout.res for layout in self._layouts.values()])
+                for name in self._layouts:
                     await self._seed_counter(name)
-        except OperationFailure as exc:
-            if exc.code in _INDEX_CONFLICTS:
-                raise ConfigError(
-                    "a MongoDB index named omnicrud_* exists with other options; drop it so "
-                    "that it is created again from the resource declaration"
-                ) from exc
-            raise translate(exc, None) from exc
         except PyMongoError as exc:
             raise translate(exc, None) from exc
 
-    @staticmethod
-    async def _create_collection(db: AsyncDatabase[Doc], name: str) -> None:
-        # Explicit, so that transactions never have to create a collection implicitly.
-        try:
-            await db.command("create", name)
-        except OperationFailure as exc:
-            if exc.code != _NAMESPACE_EXISTS:
-                raise
+    async def schema_status(self) -> str | None:
+        from omnicrud.migrations import mongo as migrations
 
-    async def _create_indexes(self, layout: Layout) -> None:
-        coll = self._colls[layout.name]
-        for name, f, unique in _index_specs(layout.res):
-            options: dict[str, Any] = {"name": name}
-            if unique:
-                options["unique"] = True
-                if f.nullable:  # SQL UNIQUE lets many rows hold NULL; index only real values
-                    options["partialFilterExpression"] = {f.name: {"$type": _PARTIAL_TYPE[f.kind]}}
-            await coll.create_index([(f.name, pymongo.ASCENDING)], **options)
+        try:
+            return await migrations.behind(
+                self._database(), [layout.res for layout in self._layouts.values()]
+            )
+        except PyMongoError as exc:
+            raise translate(exc, None) from exc
 
     async def _seed_counter(self, name: str) -> None:
         """Raise the counter to the highest id present (rows written by other means)."""

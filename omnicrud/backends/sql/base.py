@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from omnicrud.config import Settings
 from omnicrud.core.errors import (
     Conflict,
     NotFound,
@@ -53,6 +54,9 @@ class SqlStorage:
     """The Storage protocol on top of ``Statements`` and a driver subclass."""
 
     backend_name = "SQL"
+    database_url: str
+    """The unmasked URL: migrations open their own connection with it."""
+    settings: Settings
 
     def __init__(self, resources: Sequence[Resource], statements: Statements) -> None:
         self.resources = list(resources)
@@ -78,7 +82,29 @@ class SqlStorage:
         raise NotImplementedError
 
     async def ensure_schema(self) -> None:
-        raise NotImplementedError
+        """``omnicrud db upgrade`` at start-up: pending migrations under the schema lock,
+        then the check that the database matches the resources."""
+        from omnicrud.migrations import sql as migrations
+
+        target = migrations.settings_target(self.settings, self.resources)
+        applied = await migrations.upgrade(
+            self.database_url, target, sqlite_connection=self.schema_connection()
+        )
+        if applied:
+            log.info("%s schema upgraded: %s", self.backend_name, ", ".join(applied))
+
+    async def schema_status(self) -> str | None:
+        from omnicrud.migrations import sql as migrations
+
+        target = migrations.settings_target(self.settings, self.resources)
+        state = await migrations.status(
+            self.database_url, target, sqlite_connection=self.schema_connection()
+        )
+        return state.behind()
+
+    def schema_connection(self) -> Any:
+        """The connection migrations must use (an in-memory SQLite database); None: their own."""
+        return None
 
     async def server_version(self) -> str:
         raise NotImplementedError

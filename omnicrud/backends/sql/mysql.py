@@ -18,7 +18,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import aiomysql
 import pymysql  # type: ignore[import-untyped]
 from sqlalchemy.dialects.mysql import aiomysql as mysql_dialect
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from omnicrud.config import Settings
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
@@ -32,7 +31,6 @@ _SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"
     "NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO"
 )
-_SCHEMA_LOCK = "omnicrud_schema"
 _SORT_BYTES = 4096
 """ORDER BY compares this many leading bytes of a string (server default 1024): every
 VARCHAR fits; larger values need more sort memory than servers give by default."""
@@ -82,6 +80,7 @@ class MysqlStorage(SqlStorage):
         self._resources = list(resources)
         self.args = connect_args(url)
         self.url = mask_url(url)
+        self.database_url = url
         self.settings = settings
         self.pool: aiomysql.Pool | None = None
         self.version = ""
@@ -170,40 +169,6 @@ class MysqlStorage(SqlStorage):
             raise self._unavailable(exc) from exc
         mariadb = "mariadb" in version.lower()
         return f"{'MariaDB' if mariadb else 'MySQL'} {version.split('-')[0]}"
-
-    async def ensure_schema(self) -> None:
-        try:
-            async with self._conn() as conn, conn.cursor() as cur:
-                wait = math.ceil(self.settings.query_timeout)
-                await cur.execute(f"SELECT GET_LOCK(CONCAT('{_SCHEMA_LOCK}.', DATABASE()), {wait})")
-                (locked,) = await cur.fetchone()
-                if locked != 1:
-                    raise Unavailable("timed out waiting for the schema lock")
-                try:
-                    await cur.execute(
-                        "SELECT table_name FROM information_schema.tables "
-                        "WHERE table_schema = DATABASE()"
-                    )
-                    tables = {r[0] for r in await cur.fetchall()}
-                    await cur.execute(
-                        "SELECT DISTINCT table_name, index_name FROM information_schema.statistics "
-                        "WHERE table_schema = DATABASE()"
-                    )
-                    indexes = {(r[0], r[1]) for r in await cur.fetchall()}
-                    dialect = self.sql.dialect
-                    for table in self.sql.metadata.sorted_tables:
-                        if table.name not in tables:
-                            await cur.execute(str(CreateTable(table).compile(dialect=dialect)))
-                        for index in table.indexes:
-                            if (table.name, index.name) not in indexes:
-                                await cur.execute(str(CreateIndex(index).compile(dialect=dialect)))
-                finally:
-                    await cur.execute(f"SELECT RELEASE_LOCK(CONCAT('{_SCHEMA_LOCK}.', DATABASE()))")
-                    await cur.fetchall()
-        except OmnicrudError:
-            raise
-        except Exception as exc:
-            raise self._error(exc, self.classify(exc)) from exc
 
     # ---- driver primitives
 

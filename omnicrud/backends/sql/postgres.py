@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy.dialects.postgresql import asyncpg as pg_dialect
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from omnicrud.config import Settings
 from omnicrud.core.errors import OmnicrudError, Unavailable
@@ -21,8 +20,6 @@ from omnicrud.core.resources import Resource
 
 from .base import Failure, Record, SqlStorage
 from .statements import Plan, Statements
-
-_SCHEMA_LOCK = 0x6F6D6E6963727564  # "omnicrud": serializes ensure_schema across processes
 
 _LOST = (
     asyncpg.ConnectionDoesNotExistError,
@@ -62,6 +59,7 @@ class PostgresStorage(SqlStorage):
         super().__init__(resources, Statements(resources, "postgresql", _dialect()))
         self.dsn = asyncpg_dsn(url)
         self.url = mask_url(url)
+        self.database_url = url
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
 
@@ -120,38 +118,6 @@ class PostgresStorage(SqlStorage):
         except Exception as exc:
             raise self._unavailable(exc) from exc
         return f"PostgreSQL {str(version).split()[0]}"
-
-    async def ensure_schema(self) -> None:
-        try:
-            pool = self._pool()
-            async with (
-                pool.acquire(timeout=self.settings.pool_timeout) as conn,
-                conn.transaction(),
-            ):
-                await conn.execute(f"SELECT pg_advisory_xact_lock({_SCHEMA_LOCK})")
-                tables = {
-                    r[0]
-                    for r in await conn.fetch(
-                        "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
-                    )
-                }
-                indexes = {
-                    r[0]
-                    for r in await conn.fetch(
-                        "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
-                    )
-                }
-                dialect = self.sql.dialect
-                for table in self.sql.metadata.sorted_tables:
-                    if table.name not in tables:
-                        await conn.execute(str(CreateTable(table).compile(dialect=dialect)))
-                    for index in table.indexes:
-                        if index.name not in indexes:
-                            await conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-        except OmnicrudError:
-            raise
-        except Exception as exc:
-            raise self._error(exc, self.classify(exc)) from exc
 
     # ---- driver primitives
 

@@ -18,10 +18,9 @@ from typing import Any, TypeVar
 from urllib.parse import unquote
 
 from sqlalchemy.dialects.sqlite import pysqlite
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from omnicrud.config import Settings
-from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
+from omnicrud.core.errors import ConfigError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
@@ -66,6 +65,8 @@ class SqliteStorage(SqlStorage):
         dialect = pysqlite.dialect()
         super().__init__(resources, Statements(resources, "sqlite", dialect))
         self.url = mask_url(url)
+        self.database_url = url
+        self.settings = settings
         self.path = database_path(url)
         self.memory = self.path == ":memory:"
         self.busy_ms = int(settings.query_timeout * 1000)
@@ -152,31 +153,8 @@ class SqliteStorage(SqlStorage):
             raise self._unavailable(exc) from exc
         return f"SQLite {version}"
 
-    async def ensure_schema(self) -> None:
-        conn = self._writing()
-
-        def work() -> None:
-            conn.execute("BEGIN IMMEDIATE")  # serializes racing processes
-            try:
-                have = {name for (name,) in conn.execute("SELECT name FROM sqlite_master")}
-                dialect = self.sql.dialect
-                for table in self.sql.metadata.sorted_tables:
-                    if table.name not in have:
-                        conn.execute(str(CreateTable(table).compile(dialect=dialect)))
-                    for index in table.indexes:
-                        if index.name not in have:
-                            conn.execute(str(CreateIndex(index).compile(dialect=dialect)))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-
-        try:
-            await self._in_writer(work)
-        except OmnicrudError:
-            raise
-        except Exception as exc:
-            raise self._error(exc, self.classify(exc)) from exc
+    def schema_connection(self) -> sqlite3.Connection | None:
+        return self._writing() if self.memory else None
 
     # ---- driver primitives
 
