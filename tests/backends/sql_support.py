@@ -1,8 +1,8 @@
 """Fixtures' machinery for the SQL storage tests: one fresh database per SQL backend.
 
-Servers come from env ``POSTGRES_URL`` / ``MYSQL_URL`` (defaults: the local test servers);
-SQLite uses a temporary file. A server that cannot be reached skips its backend's tests
-with the reason shown by ``pytest -ra``.
+Only the backend that env ``DATABASE_URL`` names is tested (``CONFIGURED``), on its own
+fresh database; its server comes from ``POSTGRES_URL`` / ``MYSQL_URL`` (defaults: the local
+test servers); SQLite uses a temporary file. A server that cannot be reached fails the tests.
 """
 
 from __future__ import annotations
@@ -18,16 +18,21 @@ from typing import Any, TypeVar
 from omnicrud.backends import mysql, postgres, sqlite
 from omnicrud.backends.sql.base import SqlStorage
 from omnicrud.config import Settings
+from omnicrud.core.registry import split_scheme
 from omnicrud.core.resources import Resource
 from omnicrud.example import resources as example_resources
-from tests.provision import ServerUnreachable, provision
+from tests.provision import ServerUnreachable, configured_url, provision
 from tests.resources_testing import probes
 
 T = TypeVar("T")
 
 RESOURCES: list[Resource] = [*example_resources, probes]
 MODULES = {"sqlite": sqlite, "postgresql": postgres, "mysql": mysql}
-KINDS = tuple(MODULES)
+ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
+_scheme = split_scheme(configured_url())[0]
+CONFIGURED = ALIASES.get(_scheme, _scheme)
+"""The backend under test: ``sqlite``, ``postgresql``, ``mysql`` or ``mongodb``."""
+KINDS = tuple(kind for kind in MODULES if kind == CONFIGURED)
 
 
 def server_url(kind: str, tmp: Path) -> str:

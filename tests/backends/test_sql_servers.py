@@ -24,7 +24,7 @@ def _env(kind: str, tmp: pytest.TempPathFactory) -> Iterator[Env]:
     with ExitStack() as stack:
         found = open_env(kind, tmp.mktemp(kind), stack)
         if isinstance(found, str):
-            pytest.skip(found)
+            pytest.fail(found)
         stamp = now()
         rows = [
             {
