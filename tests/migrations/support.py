@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from omnicrud.config import BUNDLED_MIGRATIONS
 from omnicrud.migrations import sql as sql_migrations
+from tests.processes import cli_env
 from tests.provision import configured_url, provision
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,12 +47,7 @@ def copy_example(tmp: Path) -> Path:
 
 
 def env(url: str, resources: str | None, migrations: Path | None, **extra: str) -> dict[str, str]:
-    out = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("OMNICRUD_") and k not in ("DATABASE_URL", "MONGO_URL")
-    }
-    out["DATABASE_URL"] = url
+    out = cli_env(url)
     if resources is not None:
         out["OMNICRUD_RESOURCES"] = resources
     if migrations is not None:

@@ -15,28 +15,11 @@ import pymongo
 import pytest
 
 from omnicrud.migrations import mongo as mongo_migrations
-from tests.secantus import free_port
-from tests.server.conftest import START_TIMEOUT, Server, wait_ready
+from tests.processes import START_TIMEOUT, Server, launch, wait_ready
 
-from .support import OMNICRUD, env, fresh_database, is_sql, omnicrud, sql_versions
+from .support import env, fresh_database, is_sql, omnicrud, sql_versions
 
 pytestmark = pytest.mark.server
-
-
-def launch(url: str, workdir: Path, **extra: str) -> Server:
-    port = free_port()
-    log = workdir / f"serve-{port}.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [OMNICRUD, "serve", "--port", str(port), "--no-access-log"],
-            env=env(url, None, None, **extra),
-            cwd=workdir,
-            stdin=subprocess.DEVNULL,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    return Server(f"http://127.0.0.1:{port}", proc, log)
 
 
 @contextlib.contextmanager
@@ -60,7 +43,7 @@ def mongo_schema_records(url: str) -> list[dict[str, object]]:
 def test_two_servers_on_a_fresh_database_migrate_once(tmp_path: Path) -> None:
     with (
         fresh_database(tmp_path) as url,
-        running([launch(url, tmp_path), launch(url, tmp_path)]) as servers,
+        running([launch(url, tmp_path, env=env(url, None, None)) for _ in range(2)]) as servers,
     ):
         for server in servers:
             wait_ready(server)
@@ -80,7 +63,7 @@ def test_two_servers_on_a_fresh_database_migrate_once(tmp_path: Path) -> None:
 
 def test_auto_migrate_off_refuses_a_database_that_is_behind(tmp_path: Path) -> None:
     with fresh_database(tmp_path) as url:
-        server = launch(url, tmp_path, OMNICRUD_AUTO_MIGRATE="false")
+        server = launch(url, tmp_path, env=env(url, None, None, OMNICRUD_AUTO_MIGRATE="false"))
         try:
             code = server.proc.wait(timeout=START_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -91,5 +74,7 @@ def test_auto_migrate_off_refuses_a_database_that_is_behind(tmp_path: Path) -> N
 
         run = omnicrud(["db", "upgrade"], url, tmp_path, None, None)
         assert run.returncode == 0, run.stdout + run.stderr
-        with running([launch(url, tmp_path, OMNICRUD_AUTO_MIGRATE="false")]) as (ready,):
+        with running(
+            [launch(url, tmp_path, env=env(url, None, None, OMNICRUD_AUTO_MIGRATE="false"))]
+        ) as (ready,):
             wait_ready(ready)
