@@ -45,6 +45,16 @@ VERSION_TABLE = "_omnicrud_migrations"
 LOCK_SECONDS = 600
 _PG_LOCK = 0x6F6D6E6963727564  # "omnicrud"
 _MYSQL_LOCK = "CONCAT('omnicrud_schema.', DATABASE())"
+_SERVER_LOCKS = {  # (take it: 1 once held, release it)
+    "postgresql": (
+        f"SELECT 1 FROM pg_advisory_lock({_PG_LOCK})",
+        f"SELECT pg_advisory_unlock({_PG_LOCK})",
+    ),
+    "mysql": (
+        f"SELECT GET_LOCK({_MYSQL_LOCK}, {LOCK_SECONDS})",
+        f"SELECT RELEASE_LOCK({_MYSQL_LOCK})",
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -210,18 +220,8 @@ def _with_lock(conn: Connection, work: Callable[[Connection], T], lock: bool) ->
             result = work(conn)
             _keep_sqlite_sequences(conn, before)
             return result
-    if name == "postgresql":
-        conn.execute(sa.text(f"SELECT pg_advisory_lock({_PG_LOCK})"))
-        conn.commit()
-        try:
-            result = work(conn)
-            conn.commit()
-            return result
-        finally:
-            conn.rollback()
-            conn.execute(sa.text(f"SELECT pg_advisory_unlock({_PG_LOCK})"))
-            conn.commit()
-    got = conn.execute(sa.text(f"SELECT GET_LOCK({_MYSQL_LOCK}, {LOCK_SECONDS})")).scalar()
+    acquire, release = _SERVER_LOCKS["postgresql" if name == "postgresql" else "mysql"]
+    got = conn.execute(sa.text(acquire)).scalar()
     conn.commit()
     if got != 1:
         raise Unavailable("timed out waiting for another process's migration")
@@ -231,7 +231,7 @@ def _with_lock(conn: Connection, work: Callable[[Connection], T], lock: bool) ->
         return result
     finally:
         conn.rollback()
-        conn.execute(sa.text(f"SELECT RELEASE_LOCK({_MYSQL_LOCK})"))
+        conn.execute(sa.text(release))
         conn.commit()
 
 
