@@ -1,8 +1,20 @@
 """omnicrud: one REST CRUD API, the same on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB."""
 
+import importlib.metadata
+
 from omnicrud.api.app import create_app
+from omnicrud.api.deps import StorageDep
 from omnicrud.config import Settings
 from omnicrud.core.resources import Indexed, References, Resource, Secret, Unique
 
-__all__ = ["Indexed", "References", "Resource", "Secret", "Settings", "Unique", "create_app"]
-__version__ = "0.1.0"
+__all__ = [
+    "Indexed",
+    "References",
+    "Resource",
+    "Secret",
+    "Settings",
+    "StorageDep",
+    "Unique",
+    "create_app",
+]
+__version__ = importlib.metadata.version("omnicrud")

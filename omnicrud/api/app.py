@@ -1,8 +1,9 @@
-"""``create_app(settings)``: the FastAPI app; its lifespan opens and closes the Storage."""
+"""``create_app(settings)``: the FastAPI app; its lifespan opens and closes the database."""
 
 from __future__ import annotations
 
-import importlib
+import asyncio
+import importlib.metadata
 import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -12,74 +13,51 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
-from omnicrud.core import registry
-from omnicrud.core.errors import ConfigError, Unavailable
-from omnicrud.core.resources import Resource, check_resources
+from omnicrud.core.errors import Unavailable
+from omnicrud.core.resources import Resource
 
 from . import openapi, problems
 from .deps import StorageDep
+from .lifecycle import Database
 from .router import crud_router
 
-SERVICE_ROUTES = ("livez", "readyz", "docs", "redoc", "openapi.json", "problems")
 log = logging.getLogger("omnicrud")
-
-
-def load_resources(spec: str | None) -> list[Resource]:
-    """``package.module:attribute`` -> its list of Resource (the bundled example if None)."""
-    if spec is None:
-        from omnicrud.example import resources
-
-        return list(resources)
-    module_name, _, attr = spec.partition(":")
-    try:
-        value: Any = getattr(importlib.import_module(module_name), attr or "resources")
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(f"OMNICRUD_RESOURCES={spec!r} cannot be loaded: {exc}") from None
-    if callable(value):
-        value = value()
-    if not isinstance(value, list | tuple) or not all(isinstance(r, Resource) for r in value):
-        raise ConfigError(f"OMNICRUD_RESOURCES={spec!r} is not a list of omnicrud.Resource")
-    return list(value)
+READY_TIMEOUT = 1.5
+"""/readyz answers within 2 s whatever the database does (CONTRACT §6)."""
 
 
 def create_app(
     settings: Settings | None = None, resources: Sequence[Resource] | None = None
 ) -> FastAPI:
-    settings = settings or Settings()
-    resources = list(resources) if resources is not None else load_resources(settings.resources)
-    check_resources(resources, SERVICE_ROUTES)
+    deployment = Deployment.load(settings, resources)
+    settings = deployment.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        storage = registry.open_storage(settings, resources)
-        await storage.connect()
+        database = Database(deployment, app.state)
+        await database.start()
+        log.info(
+            "serving %s on %s (%s backend)",
+            ", ".join(r.name for r in deployment.resources),
+            deployment.masked_url,
+            deployment.backend.name,
+        )
         try:
-            if settings.auto_migrate:
-                await storage.ensure_schema()
-            else:
-                behind = await storage.schema_status()
-                if behind is not None:
-                    raise ConfigError(f"OMNICRUD_AUTO_MIGRATE is off and {behind}")
-            app.state.storage = storage
-            log.info(
-                "omnicrud: serving %s on %s",
-                ", ".join(r.name for r in resources),
-                registry.mask_url(settings.database_url),
-            )
             yield
         finally:
-            await storage.close()
+            await database.stop()
 
     app = FastAPI(
         title="omnicrud",
         summary="The same REST CRUD API on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB.",
-        version="0.1.0",
+        version=importlib.metadata.version("omnicrud"),
         lifespan=lifespan,
     )
     app.state.settings = settings
     problems.install(app)
-    for res in resources:
+    for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
         app.router.routes.extend(crud_router(res, settings).routes)
@@ -96,7 +74,10 @@ def create_app(
     )
     async def readyz(request: Request, storage: StorageDep) -> Response:
         try:
-            await storage.server_version()
+            await asyncio.wait_for(storage.server_version(), READY_TIMEOUT)
+        except TimeoutError:
+            exc = Unavailable("the database did not answer in time")
+            return problems.problem_response(request, problems.to_problem(exc))
         except Unavailable as exc:
             return problems.problem_response(request, problems.to_problem(exc))
         return Response(b'{"status":"ok"}', media_type="application/json")
@@ -104,7 +85,7 @@ def create_app(
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = FastAPI.openapi(app)
-            app.openapi_schema = openapi.finalize(spec, resources)
+            app.openapi_schema = openapi.finalize(spec, deployment.resources)
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]

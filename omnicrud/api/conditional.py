@@ -23,27 +23,30 @@ def none_match(header: str | None, tag: str) -> bool:
     return "*" in tags or tag in tags or f"W/{tag}" in tags
 
 
+_MAX_VERSION_DIGITS = 18  # versions are positive int64s; longer tags name no version
+
+
+def _version(tag: str) -> int | None:
+    """The version a strong tag (``"12"``) names; None for anything else (weak tags,
+    non-ASCII digits such as ``"²"``, numbers no row version can reach)."""
+    if len(tag) < 3 or tag[0] != '"' or tag[-1] != '"':
+        return None
+    inner = tag[1:-1]
+    if not (inner.isascii() and inner.isdigit()) or len(inner) > _MAX_VERSION_DIGITS:
+        return None
+    return int(inner)
+
+
 class IfMatch:
-    """A parsed If-Match: ``any_row`` for ``*``, else the versions it names (strong only)."""
+    """A parsed If-Match: ``any_row`` for ``*``, else the versions it names (strong only).
+    Tags that name no version match nothing: they are stale by definition."""
 
     __slots__ = ("any_row", "versions")
 
     def __init__(self, header: str) -> None:
         tags = _tags(header)
         self.any_row = "*" in tags
-        self.versions: set[int] = set()
-        for tag in tags:
-            inner = tag[1:-1] if len(tag) > 1 and tag[0] == tag[-1] == '"' else ""
-            if inner.isdigit():
-                self.versions.add(int(inner))
-
-    def expected(self) -> int | None:
-        """The version to compare-and-set against, or None for ``*``."""
-        if self.any_row:
-            return None
-        if len(self.versions) != 1:
-            return -1  # matches no row: a stale or unparseable tag is simply not current
-        return next(iter(self.versions))
+        self.versions = frozenset(v for v in map(_version, tags) if v is not None)
 
 
 def if_match(request: Request, required: bool) -> IfMatch | None:

@@ -21,6 +21,7 @@ from omnicrud.core.errors import (
     NotFound,
     PreconditionFailed,
     ReferenceConflict,
+    StorageError,
     Unavailable,
 )
 
@@ -111,6 +112,8 @@ def to_problem(exc: Exception) -> Problem:
         if exc.param:
             return Problem("bad-query", exc.detail, param=exc.param)
         return Problem("bad-query", exc.detail)
+    if isinstance(exc, StorageError):  # logged by the backend, without parameters
+        return Problem("internal-error", "the database failed to run this request")
     log.exception("unhandled error", exc_info=exc)
     return Problem("internal-error", "the server failed to answer this request")
 

@@ -1,9 +1,9 @@
-"""Settings from the environment (and a ``.env`` file): ``DATABASE_URL`` plus ``OMNICRUD_*``."""
+"""Settings from the environment (and a ``.env`` file): ``DATABASE_URL`` plus ``OMNICRUD_*``.
+
+Pure data: what the values mean (which resources, which backend, where the migration
+scripts are) is decided in ``omnicrud.bootstrap``."""
 
 from __future__ import annotations
-
-import importlib.util
-from pathlib import Path
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -46,24 +46,3 @@ class Settings(BaseSettings):
         description="Directory of the deployment's migration scripts; default: migrations/ "
         "next to the resources module (the bundled example's scripts without one).",
     )
-
-    def migrations_dir(self) -> Path:
-        """Where the migration scripts of this deployment live (they may not exist yet)."""
-        if self.migrations:
-            return Path(self.migrations).resolve()
-        if self.resources is None:
-            return BUNDLED_MIGRATIONS
-        module = self.resources.partition(":")[0]
-        if module == "omnicrud.example":
-            return BUNDLED_MIGRATIONS
-        try:
-            spec = importlib.util.find_spec(module)
-        except (ImportError, ValueError):
-            spec = None
-        if spec is None or spec.origin is None:
-            return Path("migrations").resolve()
-        return Path(spec.origin).resolve().parent / "migrations"
-
-
-BUNDLED_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations" / "example"
-"""The bundled example's migration scripts, shipped inside the package."""

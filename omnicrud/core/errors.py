@@ -41,7 +41,16 @@ class PreconditionFailed(OmnicrudError):
 
 
 class Unavailable(OmnicrudError):
-    """The database cannot be reached or did not answer in time."""
+    """The database cannot be reached or did not answer in time (503 + Retry-After)."""
+
+
+class StorageError(OmnicrudError):
+    """The database refused a statement for a reason no other error describes (500, with a
+    generic message: the driver's text never reaches a client)."""
+
+
+class MigrationError(OmnicrudError):
+    """A migration cannot run, or the database does not match the resources."""
 
 
 class BadQuery(OmnicrudError):

@@ -1,8 +1,7 @@
 """URL scheme -> backend, through the ``omnicrud.backends`` entry-point group.
 
 The built-in backends register exactly like a third-party plugin would. An entry point
-resolves to a ``Backend``: light to import (no driver), it imports its driver only in
-``open``.
+resolves to a ``Backend``: light to import (no driver); its factories import the driver.
 """
 
 from __future__ import annotations
@@ -16,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from .errors import ConfigError
 from .resources import Resource
+from .schema import SchemaManager, SchemaTarget
 from .storage import Storage
 
 if TYPE_CHECKING:
@@ -27,14 +27,17 @@ GROUP = "omnicrud.backends"
 @dataclass(frozen=True)
 class Backend:
     """What a plugin exports. ``drivers`` are the accepted ``scheme+driver`` suffixes;
-    ``extra`` is the pip extra that installs the driver."""
+    ``extra`` is the pip extra that installs the driver. ``storage(url, settings,
+    resources)`` makes the (unconnected) Storage; ``schema(storage, target)`` the schema
+    manager working with that storage once it is connected."""
 
     name: str
     drivers: frozenset[str]
     extra: str
-    factory: Callable[[str, Settings, Sequence[Resource]], Storage]
+    storage: Callable[[str, Settings, Sequence[Resource]], Storage]
+    schema: Callable[[Storage, SchemaTarget], SchemaManager]
     modules: tuple[str, ...] = ()
-    """Driver modules the factory imports; checked up front for a clear message."""
+    """Driver modules the factories import; checked up front for a clear message."""
 
 
 def mask_url(url: str) -> str:
@@ -96,8 +99,3 @@ def check_driver(backend: Backend) -> None:
     for module in backend.modules:
         if importlib.util.find_spec(module) is None:
             raise missing_driver(backend.name, module, backend.extra)
-
-
-def open_storage(settings: Settings, resources: Sequence[Resource]) -> Storage:
-    backend = load(settings.database_url)
-    return backend.factory(settings.database_url, settings, resources)

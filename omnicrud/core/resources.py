@@ -79,10 +79,6 @@ class FieldSpec:
     references: str | None = None
     server: bool = False
 
-    @property
-    def filterable(self) -> bool:
-        return not self.secret
-
 
 def _server_field(name: str, kind: Kind) -> FieldSpec:
     return FieldSpec(name, kind, nullable=False, required=False, server=True, unique=name == "id")
@@ -225,9 +221,6 @@ class Resource:
         self.readable: tuple[str, ...] = tuple(f.name for f in self.fields if not f.secret)
         """Output fields, in the order every response uses."""
         self.secrets: tuple[str, ...] = tuple(f.name for f in user if f.secret)
-        self.datetime_fields: tuple[str, ...] = tuple(
-            f.name for f in self.fields if f.kind == "datetime"
-        )
         self.references: tuple[FieldSpec, ...] = tuple(f for f in user if f.references)
 
         config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)

@@ -24,15 +24,6 @@ class Storage(Protocol):
 
     async def close(self) -> None: ...
 
-    async def ensure_schema(self) -> None:
-        """Bring the schema up to date (``omnicrud db upgrade``): pending migrations, then a
-        check that the database matches the resources. Safe when several processes race:
-        exactly one migrates, the others wait. Raises ConfigError when it cannot."""
-
-    async def schema_status(self) -> str | None:
-        """None when the schema is up to date; else a one-line reason naming the command
-        to run (``serve`` refuses to start on it when auto-migrate is off)."""
-
     async def server_version(self) -> str:
         """A short description of the server, e.g. ``PostgreSQL 15.19``; doubles as a ping."""
 

@@ -15,19 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from omnicrud.backends import mysql, postgres, sqlite
-from omnicrud.backends.sql.base import SqlStorage
+from omnicrud.backends import sql
+from omnicrud.backends.sql._base import SqlStorage
 from omnicrud.config import Settings
 from omnicrud.core.registry import split_scheme
 from omnicrud.core.resources import Resource
 from omnicrud.example import resources as example_resources
 from tests.provision import ServerUnreachable, configured_url, provision
 from tests.resources_testing import probes
+from tests.schema_support import ensure_schema
 
 T = TypeVar("T")
 
 RESOURCES: list[Resource] = [*example_resources, probes]
-MODULES = {"sqlite": sqlite, "postgresql": postgres, "mysql": mysql}
+MODULES = {"sqlite": sql.sqlite, "postgresql": sql.postgresql, "mysql": sql.mysql}
 ALIASES = {"postgres": "postgresql", "mariadb": "mysql"}
 _scheme = split_scheme(configured_url())[0]
 CONFIGURED = ALIASES.get(_scheme, _scheme)
@@ -45,8 +46,10 @@ def server_url(kind: str, tmp: Path) -> str:
 
 def open_storage(url: str, **settings: Any) -> SqlStorage:
     kind = url.partition(":")[0].partition("+")[0]
-    module = MODULES["postgresql" if kind == "postgres" else "mysql" if kind == "mariadb" else kind]
-    storage = module.backend.factory(url, Settings(database_url=url, **settings), RESOURCES)
+    backend = MODULES[
+        "postgresql" if kind == "postgres" else "mysql" if kind == "mariadb" else kind
+    ]
+    storage = backend.storage(url, Settings(database_url=url, **settings), RESOURCES)
     assert isinstance(storage, SqlStorage)
     return storage
 
@@ -75,7 +78,7 @@ def open_env(kind: str, tmp: Path, stack: ExitStack) -> Env | str:
     storage = open_storage(url)
     runner.run(storage.connect())
     stack.callback(lambda: runner.run(storage.close()))
-    runner.run(storage.ensure_schema())
+    runner.run(ensure_schema(storage, storage.settings, RESOURCES))
     return Env(kind, url, storage, runner)
 
 

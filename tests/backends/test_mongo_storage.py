@@ -38,6 +38,7 @@ from omnicrud.core.values import now, parse_datetime
 from omnicrud.example import resources as example_resources
 from tests.provision import with_database
 from tests.resources_testing import probes
+from tests.schema_support import ensure_schema
 from tests.secantus import free_port, start_secantus
 
 
@@ -83,7 +84,7 @@ def database(server: str) -> str:
 def storage(database: str, runner: asyncio.Runner) -> Iterator[MongoStorage]:
     s = _open(database)
     runner.run(s.connect())
-    runner.run(s.ensure_schema())
+    runner.run(ensure_schema(s, s._settings, RESOURCES))
     try:
         yield s
     finally:
@@ -148,7 +149,10 @@ def test_server_version_and_schema_idempotent(storage: MongoStorage, run: Run[An
     assert run(storage.server_version()).startswith("MongoDB ")
 
     async def twice() -> None:
-        await asyncio.gather(storage.ensure_schema(), storage.ensure_schema())
+        await asyncio.gather(
+            ensure_schema(storage, storage._settings, RESOURCES),
+            ensure_schema(storage, storage._settings, RESOURCES),
+        )
 
     run(twice())
     indexes = run(storage._colls["users"].index_information())
@@ -673,7 +677,7 @@ def test_server_gone_after_connect_is_unavailable(
     storage = _open(with_database(url, "gone"), connect_timeout=1.0, query_timeout=2.0)
     try:
         runner.run(storage.connect())
-        runner.run(storage.ensure_schema())
+        runner.run(ensure_schema(storage, storage._settings, RESOURCES))
         assert runner.run(storage.get(items, 1)) is None
     finally:
         stop()
@@ -700,7 +704,7 @@ def test_counter_seeded_from_existing_rows(storage: MongoStorage, run: Run[Any])
     assert before == highest["_id"]
     imported = {"_id": before + 50, **_item("imported", 1), VERSION: 1}
     run(storage._colls["items"].insert_one(imported))
-    run(storage.ensure_schema())
+    run(ensure_schema(storage, storage._settings, RESOURCES))
     assert run(counters.find_one({"_id": "items"}))["seq"] == before + 50
     (row,) = run(storage.create(items, [_item(_tag(), 1)]))
     assert row["id"] == before + 51

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from omnicrud.backends.sql.mysql import connect_args
-from omnicrud.backends.sql.postgres import asyncpg_dsn
+from omnicrud.backends.sql._mysql import connect_args
+from omnicrud.backends.sql._postgres import asyncpg_dsn
 from omnicrud.core.query import Cond, Expr, ListQuery, parse_sort, seek_after
 from omnicrud.core.values import now
 from omnicrud.example import resources as example_resources
@@ -190,6 +190,6 @@ def test_mysql_startswith_finds_characters_beyond_bmp(my: Env) -> None:
     [("ab", "ac"), ("", None), ("a\U0010ffff", "b"), ("\U0010ffff", None), ("a\ud7ff", "a\ue000")],
 )
 def test_successor(prefix: str, after: str | None) -> None:
-    from omnicrud.backends.sql.statements import successor
+    from omnicrud.backends.sql._statements import successor
 
     assert successor(prefix) == after

@@ -27,8 +27,9 @@ from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row
 from omnicrud.core.values import UTC, parse_datetime
 from omnicrud.example import resources as example_resources
-from tests.backends.sql_support import KINDS, Env, envs, open_storage
+from tests.backends.sql_support import KINDS, RESOURCES, Env, envs, open_storage
 from tests.resources_testing import probes
+from tests.schema_support import ensure_schema
 
 items, users, posts = example_resources
 T0 = dt.datetime(2026, 1, 2, 3, 4, 5, 123000, tzinfo=UTC)
@@ -284,7 +285,7 @@ def test_ids_are_never_reused(env: Env) -> None:
 
 
 def test_ensure_schema_twice_is_harmless(env: Env) -> None:
-    env.run(env.storage.ensure_schema())
+    env.run(ensure_schema(env.storage, env.storage.settings, RESOURCES))
     assert env.run(env.storage.server_version()).split()[0] in (
         "SQLite",
         "PostgreSQL",
@@ -329,7 +330,7 @@ def test_sqlite_unopenable_file_is_unavailable(tmp_path: Path) -> None:
     ],
 )
 def test_sqlite_paths(url: str, path: str) -> None:
-    from omnicrud.backends.sql.sqlite import database_path
+    from omnicrud.backends.sql._sqlite import database_path
 
     assert database_path(url) == path
 
@@ -351,7 +352,7 @@ def test_ensure_schema_races_safely(kind: str, tmp_path: Path) -> None:
         storages = [open_storage(url) for _ in range(3)]
         await asyncio.gather(*(s.connect() for s in storages))
         try:
-            await asyncio.gather(*(s.ensure_schema() for s in storages))
+            await asyncio.gather(*(ensure_schema(s, s.settings, RESOURCES) for s in storages))
             created = await asyncio.gather(
                 *(
                     s.create(items, [stamped({"name": "r", "description": None, "price": 1.0})])
@@ -374,7 +375,7 @@ def test_sqlite_memory_database() -> None:
     async def use() -> None:
         storage = open_storage("sqlite:///:memory:")
         await storage.connect()
-        await storage.ensure_schema()
+        await ensure_schema(storage, storage.settings, RESOURCES)
         (row,) = await storage.create(
             items, [stamped({"name": "m", "description": None, "price": 1.0})]
         )

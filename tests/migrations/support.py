@@ -15,8 +15,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from omnicrud.config import BUNDLED_MIGRATIONS
-from omnicrud.migrations import sql as sql_migrations
+from omnicrud.backends.sql import _locking, _migrations
+from omnicrud.bootstrap import BUNDLED_MIGRATIONS
+from omnicrud.core.registry import split_scheme
 from tests.processes import cli_env
 from tests.provision import configured_url, provision
 
@@ -27,7 +28,7 @@ REQUIRED = "tests.migrations.required:resources"
 
 
 def is_sql(url: str) -> bool:
-    return sql_migrations.is_sql(url)
+    return split_scheme(url)[0] in ("sqlite", "postgresql", "postgres", "mysql", "mariadb")
 
 
 @contextmanager
@@ -83,21 +84,21 @@ def sql_versions(url: str) -> list[str]:
     """The rows of the Alembic version table."""
 
     def read(conn: sa.Connection) -> list[str]:
-        table = sql_migrations.VERSION_TABLE
+        table = _migrations.VERSION_TABLE
         return [r[0] for r in conn.execute(sa.text(f"SELECT version_num FROM {table}"))]
 
-    return asyncio.run(sql_migrations.run(url, read, lock=False))
+    return asyncio.run(_locking.run(url, read, lock=False))
 
 
 def sql_columns(url: str, table: str) -> list[str]:
     def read(conn: sa.Connection) -> list[str]:
         return [c["name"] for c in sa.inspect(conn).get_columns(table)]
 
-    return asyncio.run(sql_migrations.run(url, read, lock=False))
+    return asyncio.run(_locking.run(url, read, lock=False))
 
 
 def sql_indexes(url: str, table: str) -> set[str]:
     def read(conn: sa.Connection) -> set[str]:
         return {str(i["name"]) for i in sa.inspect(conn).get_indexes(table)}
 
-    return asyncio.run(sql_migrations.run(url, read, lock=False))
+    return asyncio.run(_locking.run(url, read, lock=False))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pymongo
 import pytest
 
-from omnicrud.migrations import mongo as mongo_migrations
+from omnicrud.backends.mongo import _schema as mongo_schema
 from tests.processes import START_TIMEOUT, Server, launch, wait_ready
 
 from .support import env, fresh_database, is_sql, omnicrud, sql_versions
@@ -35,7 +35,7 @@ def mongo_schema_records(url: str) -> list[dict[str, object]]:
     client: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(url)
     try:
         db = client.get_default_database()
-        return list(db[mongo_migrations.SCHEMA].find({}))
+        return list(db[mongo_schema.SCHEMA].find({}))
     finally:
         client.close()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core import registry
 from omnicrud.example import resources
@@ -62,7 +63,7 @@ def test_unsupported_driver_suffix_fails_at_start_up(url: str, tmp_path: Path) -
 
 
 async def _server_version(settings: Settings) -> str:
-    storage = registry.open_storage(settings, resources)
+    storage = Deployment.load(settings, resources).storage()
     await storage.connect()
     try:
         return await storage.server_version()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from omnicrud.core.registry import Backend, missing_driver
 from omnicrud.core.resources import Resource
+from omnicrud.core.schema import SchemaManager, SchemaTarget
 from omnicrud.core.storage import Storage
 
 if TYPE_CHECKING:
@@ -18,20 +19,27 @@ if TYPE_CHECKING:
 __all__ = ["backend"]
 
 
-def _open(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
+def _open_storage(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
     try:
-        from pymongo import AsyncMongoClient  # noqa: F401
+        import pymongo  # noqa: F401, PLC0415 - the driver, imported lazily
     except ImportError:
         raise missing_driver("mongodb", "pymongo", "mongo") from None
-    from ._storage import MongoStorage
+    from ._storage import MongoStorage  # noqa: PLC0415 - imports pymongo
 
     return MongoStorage(url, settings, resources)
+
+
+def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
+    from ._schema import MongoSchema  # noqa: PLC0415 - imports pymongo
+
+    return MongoSchema(storage, target)
 
 
 backend = Backend(
     name="mongodb",
     drivers=frozenset({"srv"}),
     extra="mongo",
-    factory=_open,
+    storage=_open_storage,
+    schema=_open_schema,
     modules=("pymongo",),
 )

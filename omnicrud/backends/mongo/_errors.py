@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
 
-from omnicrud.core.errors import Conflict, OmnicrudError, Unavailable
+from omnicrud.core.errors import Conflict, OmnicrudError, StorageError, Unavailable
 
 from ._layout import Layout
 
@@ -47,16 +47,15 @@ def conflict_field(layout: Layout, details: Mapping[str, Any]) -> str:
 
 
 def translate(exc: PyMongoError, layout: Layout | None) -> OmnicrudError:
-    """The domain error for a driver error: Conflict for duplicate keys, else Unavailable.
-
-    Timeouts, lost connections, failed server selection, elections and anything the server
-    refused for reasons of its own all make the database unavailable to this request.
-    """
+    """The domain error for a driver error: Conflict for duplicate keys; Unavailable for
+    timeouts, lost connections, failed server selection and elections (ConnectionFailure
+    covers NotPrimaryError); StorageError for anything the server refused for reasons of
+    its own — as on the SQL backends."""
     details = duplicate_details(exc)
     if details is not None and layout is not None:
         return Conflict(conflict_field(layout, details))
     if isinstance(exc, ConnectionFailure) or getattr(exc, "timeout", False):
-        log.warning("MongoDB unreachable or too slow: %s", exc)
-    else:
-        log.error("MongoDB refused an operation: %r", exc)
-    return Unavailable("the database did not answer in time or refused the operation")
+        log.warning("MongoDB unreachable or too slow: %s", type(exc).__name__)
+        return Unavailable("the database did not answer in time")
+    log.error("MongoDB refused an operation: %r", exc)
+    return StorageError("the database failed to run the operation")

@@ -15,9 +15,9 @@ from omnicrud.core.resources import VERSION, FieldSpec, Resource
 from omnicrud.core.storage import Row
 from omnicrud.core.values import format_datetime
 
-Decoder = Callable[[Any], Any] | None
+ValueDecoder = Callable[[Any], Any] | None
 
-_DECODERS: dict[str, Decoder] = {
+_DECODERS: dict[str, ValueDecoder] = {
     "int": int,  # int64 values decode as bson.Int64, an int subclass
     "float": float,  # a double even if someone stored an integral number
     "str": None,
@@ -54,6 +54,20 @@ def encode_value(f: FieldSpec, value: Any) -> Any:
     raise TypeError(f"{f.name}: {type(value).__name__} is not a {kind} value")
 
 
+def index_specs(res: Resource) -> list[tuple[str, FieldSpec, bool]]:
+    """(index name, field, unique) for every index the resource's markers ask for."""
+    specs: list[tuple[str, FieldSpec, bool]] = []
+    for f in res.user_fields:
+        if f.unique:
+            specs.append((f"omnicrud_unique_{f.name}", f, True))
+        # A nullable unique field's index is partial (see _schema): the planner
+        # cannot use it for most filters and sorts, so it gets a plain one as well.
+        # Reference fields are indexed for the delete-time check.
+        if (f.unique and f.nullable) or (not f.unique and (f.indexed or f.references)):
+            specs.append((f"omnicrud_index_{f.name}", f, False))
+    return specs
+
+
 class Layout:
     """Everything about one resource's collection that can be computed once."""
 
@@ -61,12 +75,12 @@ class Layout:
         self.res = res
         self.name = res.name
         self._fields = res.by_name
-        self.decoders: tuple[tuple[str, str, Decoder], ...] = tuple(
+        self.decoders: tuple[tuple[str, str, ValueDecoder], ...] = tuple(
             (f.name, key_of(f.name), _DECODERS[f.kind]) for f in res.fields if not f.secret
         )
         self.projection: dict[str, int] | None = {s: 0 for s in res.secrets} or None
         """For single-row reads: everything but the secrets."""
-        self._list_decoders: dict[tuple[str, ...], tuple[tuple[str, str, Decoder], ...]] = {}
+        self._list_decoders: dict[tuple[str, ...], tuple[tuple[str, str, ValueDecoder], ...]] = {}
         self.unique_by_index: dict[str, str] = {}
         """Index name -> field, for naming the field of a duplicate-key error."""
 
@@ -89,7 +103,7 @@ class Layout:
         row[VERSION] = int(doc[VERSION])
         return row
 
-    def list_decoders(self, columns: tuple[str, ...]) -> tuple[tuple[str, str, Decoder], ...]:
+    def list_decoders(self, columns: tuple[str, ...]) -> tuple[tuple[str, str, ValueDecoder], ...]:
         found = self._list_decoders.get(columns)
         if found is None:
             by_name = {d[0]: d for d in self.decoders}
@@ -99,7 +113,9 @@ class Layout:
         return found
 
     @staticmethod
-    def list_row(doc: Mapping[str, Any], decoders: tuple[tuple[str, str, Decoder], ...]) -> Row:
+    def list_row(
+        doc: Mapping[str, Any], decoders: tuple[tuple[str, str, ValueDecoder], ...]
+    ) -> Row:
         row: Row = {}
         for name, key, decode in decoders:
             value = doc.get(key)

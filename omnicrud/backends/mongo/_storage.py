@@ -23,11 +23,9 @@ from typing import Any
 
 import pymongo
 from pymongo import AsyncMongoClient, ReturnDocument, WriteConcern
-from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
-    BulkWriteError,
     ConfigurationError,
     DuplicateKeyError,
     PyMongoError,
@@ -48,8 +46,9 @@ from omnicrud.core.resources import VERSION, FieldSpec, Resource
 from omnicrud.core.storage import Row
 
 from ._errors import conflict_field, duplicate_details, translate
-from ._layout import Layout
+from ._layout import Layout, index_specs
 from ._query import to_filter, to_sort
+from ._writes import insert_in_transaction, insert_or_undo, restore
 
 log = logging.getLogger("omnicrud.backends.mongo")
 
@@ -62,24 +61,8 @@ COUNTERS = "_omnicrud_counters"
 with ``_``, so no resource can collide with it)."""
 
 DEFAULT_DATABASE = "omnicrud"
-SCHEMA_TIMEOUT = 300.0
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # BSON integers; no row has an id outside
-_TRANSACTION_ATTEMPTS = 3
 _SOCKET_MARGIN = 2.0  # seconds past maxTimeMS before the client gives up on a socket
-
-
-def _index_specs(res: Resource) -> list[tuple[str, FieldSpec, bool]]:
-    """(index name, field, unique) for every index the resource's markers ask for."""
-    specs: list[tuple[str, FieldSpec, bool]] = []
-    for f in res.user_fields:
-        if f.unique:
-            specs.append((f"omnicrud_unique_{f.name}", f, True))
-        # A nullable unique field's index is partial (omnicrud.migrations.mongo): the planner
-        # cannot use it for most filters and sorts, so it gets a plain one as well.
-        # Reference fields are indexed for the delete-time check.
-        if (f.unique and f.nullable) or (not f.unique and (f.indexed or f.references)):
-            specs.append((f"omnicrud_index_{f.name}", f, False))
-    return specs
 
 
 class MongoStorage:
@@ -88,7 +71,7 @@ class MongoStorage:
         self._settings = settings
         self._layouts = {r.name: Layout(r) for r in resources}
         for layout in self._layouts.values():
-            for name, f, unique in _index_specs(layout.res):
+            for name, f, unique in index_specs(layout.res):
                 if unique:
                     layout.unique_by_index[name] = f.name
         self._incoming: dict[str, list[tuple[Layout, FieldSpec]]] = {
@@ -167,34 +150,17 @@ class MongoStorage:
             text += f" (SecantusDB {info['secantusVersion']})"
         return text
 
-    async def ensure_schema(self) -> None:
-        """Bring the collections in line with the declarations (what ``omnicrud db upgrade``
-        does: indexes, validators, new fields filled, schema version recorded), then seed
-        the id counters. Safe when several processes race: one upgrades, the others wait.
+    def database(self) -> AsyncDatabase[Doc]:
+        """The connected database (for the schema manager)."""
+        return self._database()
 
-        Index builds may take long on big collections: this one step runs under a generous
-        client-side deadline (CSOT) instead of the per-query limit.
-        """
-        from omnicrud.migrations import mongo as migrations
+    def resources(self) -> list[Resource]:
+        return [layout.res for layout in self._layouts.values()]
 
-        db = self._database()
-        try:
-            with pymongo.timeout(SCHEMA_TIMEOUT):
-                await migrations.upgrade(db, [layout.res for layout in self._layouts.values()])
-                for name in self._layouts:
-                    await self._seed_counter(name)
-        except PyMongoError as exc:
-            raise translate(exc, None) from exc
-
-    async def schema_status(self) -> str | None:
-        from omnicrud.migrations import mongo as migrations
-
-        try:
-            return await migrations.behind(
-                self._database(), [layout.res for layout in self._layouts.values()]
-            )
-        except PyMongoError as exc:
-            raise translate(exc, None) from exc
+    async def seed_counters(self) -> None:
+        """Raise every id counter to the highest id present (rows written by other means)."""
+        for name in self._layouts:
+            await self._seed_counter(name)
 
     async def _seed_counter(self, name: str) -> None:
         """Raise the counter to the highest id present (rows written by other means)."""
@@ -272,9 +238,11 @@ class MongoStorage:
                     if len(docs) == 1:
                         await coll.insert_one(docs[0])
                     elif self.transactions:
-                        await self._insert_in_transaction(coll, docs)
+                        await insert_in_transaction(
+                            self._client, coll, docs, self._write_concern, self._ms
+                        )
                     else:
-                        await self._insert_or_undo(coll, docs)
+                        await insert_or_undo(coll, docs)
             except PyMongoError as exc:
                 details = duplicate_details(exc)
                 if details is None:
@@ -310,60 +278,6 @@ class MongoStorage:
         )
         assert doc is not None  # upsert with return_document=AFTER always returns one
         return doc
-
-    async def _insert_in_transaction(self, coll: AsyncCollection[Doc], docs: Docs) -> None:
-        assert self._client is not None
-        async with self._client.start_session() as session:
-            for attempt in range(_TRANSACTION_ATTEMPTS):
-                try:
-                    await session.start_transaction(
-                        write_concern=self._write_concern, max_commit_time_ms=self._ms
-                    )
-                    await coll.insert_many(docs, ordered=True, session=session)
-                    await self._commit(session)
-                    return
-                except PyMongoError as exc:
-                    if session.in_transaction:
-                        await self._abort(session)
-                    transient = exc.has_error_label("TransientTransactionError")
-                    if not transient or attempt == _TRANSACTION_ATTEMPTS - 1:
-                        raise
-
-    @staticmethod
-    async def _commit(session: AsyncClientSession) -> None:
-        try:
-            await session.commit_transaction()
-        except PyMongoError as exc:
-            if not exc.has_error_label("UnknownTransactionCommitResult"):
-                raise
-            await session.commit_transaction()  # committing again is safe by design
-
-    @staticmethod
-    async def _abort(session: AsyncClientSession) -> None:
-        try:
-            await session.abort_transaction()
-        except PyMongoError as exc:  # the server aborts it on its own in the end
-            log.warning("abortTransaction failed: %r", exc)
-
-    @staticmethod
-    async def _insert_or_undo(coll: AsyncCollection[Doc], docs: Docs) -> None:
-        """All-or-nothing without transactions: insert in order, delete what got in on error.
-
-        Other readers may see the first rows for the moment between the two.
-        """
-        try:
-            await coll.insert_many(docs, ordered=True)
-        except BulkWriteError as exc:
-            inserted = int(exc.details.get("nInserted", 0))
-            if inserted:
-                await coll.delete_many({"_id": {"$in": [d["_id"] for d in docs[:inserted]]}})
-            raise
-        except PyMongoError:
-            try:
-                await coll.delete_many({"_id": {"$in": [d["_id"] for d in docs]}})
-            except PyMongoError as undo:
-                log.error("could not undo a failed bulk insert: %r", undo)
-            raise
 
     async def update(
         self, res: Resource, id: int, values: Row, expected_version: int | None
@@ -439,21 +353,12 @@ class MongoStorage:
             try:
                 await self._check_unreferenced(res.name, id)
             except ReferenceConflict:
-                await self._restore(coll, doc)
+                await restore(coll, doc)
                 raise
         except PyMongoError as exc:
             raise translate(exc, layout) from exc
 
     # -- helpers -----------------------------------------------------------------------
-
-    @staticmethod
-    async def _restore(coll: AsyncCollection[Doc], doc: Doc) -> None:
-        """Put back a row deleted while a reference to it appeared (see the module doc)."""
-        try:
-            await coll.insert_one(doc)
-        except PyMongoError as exc:  # e.g. its unique value was taken in the meantime
-            row = doc.get("_id")
-            log.error("could not restore %s row %s after a reference race: %r", coll.name, row, exc)
 
     async def _missing(
         self, coll: AsyncCollection[Doc], id: int, expected_version: int | None

@@ -1,2 +1,56 @@
-"""Shared SQL machinery (SQLAlchemy Core, compiled once) and the SQLite, PostgreSQL and
-MySQL/MariaDB drivers. Importing this package imports no database driver."""
+"""The SQL backends: SQLite (stdlib ``sqlite3``), PostgreSQL (asyncpg), MySQL/MariaDB
+(aiomysql). Shared statement building (SQLAlchemy Core, compiled once), one private module
+per dialect, and the Alembic migrations. Importing this package imports no database driver:
+the entry points below import theirs when a storage is made."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from omnicrud.core.registry import Backend, missing_driver
+from omnicrud.core.resources import Resource
+from omnicrud.core.schema import SchemaManager, SchemaTarget
+from omnicrud.core.storage import Storage
+
+if TYPE_CHECKING:
+    from omnicrud.config import Settings
+
+__all__ = ["mysql", "postgresql", "sqlite"]
+
+
+def _open_sqlite(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
+    from ._sqlite import SqliteStorage  # noqa: PLC0415 - stdlib sqlite3, but keep imports light
+
+    return SqliteStorage(url, settings, resources)
+
+
+def _open_postgres(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
+    try:
+        import asyncpg  # noqa: F401, PLC0415 - the driver, imported lazily
+    except ImportError:
+        raise missing_driver("PostgreSQL", "asyncpg", "postgres") from None
+    from ._postgres import PostgresStorage  # noqa: PLC0415 - imports asyncpg
+
+    return PostgresStorage(url, settings, resources)
+
+
+def _open_mysql(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
+    try:
+        import aiomysql  # noqa: F401, PLC0415 - the driver, imported lazily
+    except ImportError:
+        raise missing_driver("MySQL", "aiomysql", "mysql") from None
+    from ._mysql import MysqlStorage  # noqa: PLC0415 - imports aiomysql
+
+    return MysqlStorage(url, settings, resources)
+
+
+def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
+    from ._migrations import SqlSchema  # noqa: PLC0415 - Alembic is heavy to import
+
+    return SqlSchema(storage, target)
+
+
+sqlite = Backend("sqlite", frozenset({"aiosqlite"}), "sqlite", _open_sqlite, _open_schema)
+postgresql = Backend("postgresql", frozenset({"asyncpg"}), "postgres", _open_postgres, _open_schema)
+mysql = Backend("mysql", frozenset({"aiomysql"}), "mysql", _open_mysql, _open_schema)

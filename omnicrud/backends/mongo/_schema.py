@@ -1,4 +1,4 @@
-"""MongoDB's side of ``db upgrade``: the collections follow the resource declarations.
+"""MongoDB's SchemaManager: the collections follow the resource declarations.
 
 There are no scripts: an upgrade creates the collections, drops and creates ``omnicrud_*``
 indexes to match the markers, gives existing documents every declared field (its default,
@@ -22,17 +22,23 @@ from typing import Any
 
 import pymongo
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, OperationFailure
+from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 
-from omnicrud.backends.mongo._storage import _index_specs
-from omnicrud.core.errors import Unavailable
+from omnicrud.core.errors import MigrationError, Unavailable
 from omnicrud.core.resources import VERSION, FieldSpec, Resource
+from omnicrud.core.schema import UPGRADE_HINT, SchemaStatus, SchemaTarget, required_message
+from omnicrud.core.storage import Storage
 
-from .common import UPGRADE_HINT, MigrationError, required_message
+from ._errors import translate
+from ._layout import index_specs
+from ._storage import MongoStorage
 
 Doc = dict[str, Any]
 
 SCHEMA = "_omnicrud_schema"
+SCHEMA_TIMEOUT = 300.0
+"""Index builds may take long on big collections: upgrades run under this client-side
+deadline (CSOT) instead of the per-query limit."""
 """Lock, current version and history documents (no resource name starts with ``_``)."""
 LOCK_SECONDS = 600.0
 _POLL = 0.1
@@ -145,7 +151,7 @@ async def _create_collection(db: AsyncDatabase[Doc], name: str) -> None:
 
 async def _sync_indexes(db: AsyncDatabase[Doc], res: Resource) -> list[str]:
     coll = db[res.name]
-    wanted = _index_specs(res)
+    wanted = index_specs(res)
     names = {name for name, _, _ in wanted}
     changes: list[str] = []
     existing = await coll.index_information()
@@ -195,7 +201,7 @@ async def _backfill(db: AsyncDatabase[Doc], res: Resource) -> int:
     return changed
 
 
-async def upgrade(db: AsyncDatabase[Doc], resources: Sequence[Resource]) -> list[str]:
+async def _upgrade(db: AsyncDatabase[Doc], resources: Sequence[Resource]) -> list[str]:
     """Bring the collections in line with the declarations; what changed (empty when
     nothing did). Safe when several processes race: one works, the others wait."""
     owner = await _lock(db)
@@ -236,8 +242,70 @@ async def upgrade(db: AsyncDatabase[Doc], resources: Sequence[Resource]) -> list
         await _unlock(db, owner)
 
 
-async def history(db: AsyncDatabase[Doc]) -> list[Version]:
+async def _history(db: AsyncDatabase[Doc]) -> list[Version]:
     found: list[Version] = []
     async for doc in db[SCHEMA].find({"_id": {"$regex": "^v[0-9]+$"}}).sort("version", -1):
         found.append(Version(int(doc["version"]), str(doc["fingerprint"]), str(doc["applied_at"])))
     return found
+
+
+def _scripts_only(command: str) -> MigrationError:
+    return MigrationError(
+        f"MongoDB has no migration scripts, so `db {command}` does not apply: "
+        f"`{UPGRADE_HINT}` brings the collections in line with the resource declarations"
+    )
+
+
+class MongoSchema:
+    """The SchemaManager of the MongoDB backend (on the storage's own client)."""
+
+    def __init__(self, storage: Storage, target: SchemaTarget) -> None:
+        if not isinstance(storage, MongoStorage):
+            raise TypeError("the MongoDB schema manager needs a MongoDB storage")
+        self._storage = storage
+        self._resources = list(target.resources)
+
+    async def upgrade(self, revision: str = "head") -> list[str]:
+        if revision != "head":
+            raise MigrationError("MongoDB upgrades always go to the declarations (no REV)")
+        try:
+            with pymongo.timeout(SCHEMA_TIMEOUT):
+                changes = await _upgrade(self._storage.database(), self._resources)
+                await self._storage.seed_counters()
+        except PyMongoError as exc:
+            raise translate(exc, None) from exc
+        return changes
+
+    async def status(self) -> SchemaStatus:
+        try:
+            db = self._storage.database()
+            version = await current(db)
+            late = await behind(db, self._resources)
+        except PyMongoError as exc:
+            raise translate(exc, None) from exc
+        if version is None:
+            return SchemaStatus("no schema version", late)
+        at = (
+            f"schema version {version.number} (fingerprint {version.fingerprint}, "
+            f"applied {version.applied_at})"
+        )
+        return SchemaStatus(at, late)
+
+    async def history(self) -> list[str]:
+        try:
+            found = await _history(self._storage.database())
+        except PyMongoError as exc:
+            raise translate(exc, None) from exc
+        return [
+            f"version {v.number}: fingerprint {v.fingerprint}, applied {v.applied_at}"
+            for v in found
+        ]
+
+    async def downgrade(self, revision: str) -> list[str]:
+        raise _scripts_only("downgrade")
+
+    async def revision(self, message: str, autogenerate: bool) -> list[str]:
+        raise _scripts_only("revision")
+
+    async def stamp(self, revision: str) -> None:
+        raise _scripts_only("stamp")

@@ -24,8 +24,8 @@ from omnicrud.core.errors import ConfigError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
-from .base import Failure, Record, SqlStorage
-from .statements import Plan, Statements
+from ._base import Failure, Record, SqlStorage
+from ._statements import Plan, Statements
 
 T = TypeVar("T")
 

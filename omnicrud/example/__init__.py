@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field
 
-from .core.resources import Indexed, References, Resource, Secret, Unique
+from omnicrud.core.resources import Indexed, References, Resource, Secret, Unique
 
 
 class Item(BaseModel):

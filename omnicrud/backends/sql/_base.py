@@ -20,24 +20,21 @@ from omnicrud.core.errors import (
     OmnicrudError,
     PreconditionFailed,
     ReferenceConflict,
+    StorageError,
     Unavailable,
 )
 from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.resources import Resource
+from omnicrud.core.storage import Row
 
+from ._statements import Plan, Statements
 from .schema import constraint_name
-from .statements import Plan, Statements
 
 log = logging.getLogger("omnicrud.backends.sql")
 
 _ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
 Record = Sequence[Any]
-Row = dict[str, Any]
-Kind = Literal["unique", "fk", "unavailable", "lost", "other"]
-
-
-class StorageError(OmnicrudError):
-    """A database failure that no domain error describes (the API answers 500)."""
+FailureKind = Literal["unique", "fk", "unavailable", "lost", "other"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +43,7 @@ class Failure:
     (SQLite unique violations) or None when the database does not say (SQLite FK errors).
     ``lost`` is a connection lost before or during a statement: a read may be retried."""
 
-    kind: Kind
+    kind: FailureKind
     name: str | None = None
 
 
@@ -80,27 +77,6 @@ class SqlStorage:
 
     async def close(self) -> None:
         raise NotImplementedError
-
-    async def ensure_schema(self) -> None:
-        """``omnicrud db upgrade`` at start-up: pending migrations under the schema lock,
-        then the check that the database matches the resources."""
-        from omnicrud.migrations import sql as migrations
-
-        target = migrations.settings_target(self.settings, self.resources)
-        applied = await migrations.upgrade(
-            self.database_url, target, sqlite_connection=self.schema_connection()
-        )
-        if applied:
-            log.info("%s schema upgraded: %s", self.backend_name, ", ".join(applied))
-
-    async def schema_status(self) -> str | None:
-        from omnicrud.migrations import sql as migrations
-
-        target = migrations.settings_target(self.settings, self.resources)
-        state = await migrations.status(
-            self.database_url, target, sqlite_connection=self.schema_connection()
-        )
-        return state.behind()
 
     def schema_connection(self) -> Any:
         """The connection migrations must use (an in-memory SQLite database); None: their own."""
@@ -271,4 +247,4 @@ class SqlStorage:
         return PreconditionFailed() if rows else NotFound()
 
 
-__all__ = ["Failure", "SqlStorage", "StorageError"]
+__all__ = ["Failure", "SqlStorage"]

@@ -24,8 +24,8 @@ from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
-from .base import Failure, Record, SqlStorage
-from .statements import Plan, Statements
+from ._base import Failure, Record, SqlStorage
+from ._statements import Plan, Statements
 
 _SQL_MODE = (
     "STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,"

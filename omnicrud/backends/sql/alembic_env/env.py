@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from omnicrud.migrations.sql import configure_context
+from omnicrud.backends.sql._migrations import configure_context
 
 configure_context(context)
 with context.begin_transaction():

@@ -1,0 +1,212 @@
+"""``CrudService``: what a write means, decided once for every backend and every caller.
+
+Timestamps, secret hashing, If-Match, merge-patch retries and naming the unique field a
+write collides on live here; the router only turns HTTP into calls of this class and its
+results back into HTTP. Rows come back with the ``VERSION`` key (the ETag source).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from omnicrud.config import Settings
+from omnicrud.core.errors import BadQuery, Conflict, NotFound, PreconditionFailed
+from omnicrud.core.query import (
+    And,
+    Cond,
+    CursorCodec,
+    Expr,
+    ListQuery,
+    parse_fields,
+    parse_filters,
+    parse_sort,
+)
+from omnicrud.core.resources import VERSION, Resource
+from omnicrud.core.storage import Row, Storage
+from omnicrud.core.values import now
+
+from .conditional import IfMatch
+from .inputs import check, check_fields, fields_independent, hash_secrets, validate
+from .problems import validation_problem
+
+PATCH_ATTEMPTS = 8
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """List parameters other than the filters."""
+
+    limit: int
+    offset: int | None = None
+    skip: int | None = None
+    cursor: str | None = None
+    sort: str | None = None
+    fields: str | None = None
+    count: bool = False
+
+
+class CrudService:
+    def __init__(self, res: Resource, settings: Settings) -> None:
+        self.res = res
+        self.codec = CursorCodec(settings.cursor_secret)
+        self.writable = frozenset(f.name for f in res.user_fields)
+        self.independent = fields_independent(res.create_model)
+        self.unique = tuple(f.name for f in res.user_fields if f.unique)
+
+    # ---- conflicts and conditions
+
+    async def _first_taken(
+        self, storage: Storage, rows: Sequence[Row], exclude: int | None, exc: Conflict
+    ) -> Conflict:
+        """The first declared unique field the write collides on.
+
+        The backend names the field of the unique index it hit. Only when unique fields
+        declared before that one are also set does it matter which index the database
+        checked first: then those are looked up (error path only, usually no query).
+        """
+        for name in self.unique:
+            if name == exc.field:
+                return exc
+            values = [row[name] for row in rows if row.get(name) is not None]
+            if len(set(values)) < len(values):
+                return Conflict(name)
+            for value in values:
+                where: Expr = Cond(name, "eq", value)
+                if exclude is not None:
+                    where = And((where, Cond("id", "ne", exclude)))
+                if await storage.count(self.res, where):
+                    return Conflict(name)
+        return exc
+
+    async def _write(
+        self, op: Awaitable[T], storage: Storage, rows: Sequence[Row], id: int | None
+    ) -> T:
+        try:
+            return await op
+        except Conflict as exc:
+            raise await self._first_taken(storage, rows, id, exc) from None
+
+    async def _expected(self, storage: Storage, id: int, cond: IfMatch | None) -> int | None:
+        """The version a write must compare-and-set against (None: unconditional)."""
+        if cond is None or cond.any_row:
+            return None
+        if len(cond.versions) == 1:
+            return next(iter(cond.versions))
+        # No usable tag, or several: compare with the current version here; the write
+        # itself still checks it again, atomically.
+        row = await storage.get(self.res, id)
+        if row is None:
+            raise NotFound()
+        if row[VERSION] not in cond.versions:
+            raise PreconditionFailed()
+        return int(row[VERSION])
+
+    # ---- operations
+
+    async def create(self, storage: Storage, bodies: Sequence[Any]) -> list[Row]:
+        """All rows or none; validation errors of every row at once."""
+        rows: list[Row] = []
+        errors: list[dict[str, Any]] = []
+        stamp = now()
+        for i, body in enumerate(bodies):
+            values, problems = validate(self.res.create_model, body, ("body", i))
+            errors += problems
+            if values is not None:
+                rows.append({**values, "created_at": stamp, "updated_at": stamp})
+        if errors:
+            raise validation_problem(errors)
+        await hash_secrets(self.res, rows)
+        return await self._write(storage.create(self.res, rows), storage, rows, None)
+
+    async def create_one(self, storage: Storage, body: Any) -> Row:
+        values = check(self.res.create_model, body)
+        stamp = now()
+        row = {**values, "created_at": stamp, "updated_at": stamp}
+        await hash_secrets(self.res, [row])
+        (created,) = await self._write(storage.create(self.res, [row]), storage, [row], None)
+        return created
+
+    async def get(self, storage: Storage, id: int) -> Row:
+        row = await storage.get(self.res, id)
+        if row is None:
+            raise NotFound()
+        return row
+
+    async def list(
+        self, storage: Storage, params: Iterable[tuple[str, str]], page: Page
+    ) -> dict[str, Any]:
+        if page.offset is not None and page.skip is not None:
+            raise BadQuery("use offset or skip, not both", "skip")
+        start = page.offset if page.offset is not None else (page.skip or 0)
+        if page.cursor is not None and (page.offset is not None or page.skip is not None):
+            raise BadQuery("cursor and offset cannot be used together", "cursor")
+        res = self.res
+        filters = parse_filters(res, params)
+        keys = parse_sort(res, page.sort)
+        shown = parse_fields(res, page.fields)
+        needed = {k.field for k in keys}
+        columns = tuple(n for n in res.readable if n in shown or n in needed)
+        where: Expr | None = None
+        if filters:
+            where = And(tuple(filters)) if len(filters) > 1 else filters[0]
+        seek = where
+        if page.cursor is not None:
+            after = self.codec.decode(res, keys, page.cursor)
+            seek = after if where is None else And((where, after))
+        rows = await storage.list(res, ListQuery(seek, keys, columns, page.limit + 1, start))
+        next_cursor = None
+        if len(rows) > page.limit:
+            del rows[page.limit :]
+            next_cursor = self.codec.encode(res, keys, rows[-1])
+        if columns != shown:
+            rows = [{k: row[k] for k in shown} for row in rows]
+        total = await storage.count(res, where) if page.count else None
+        return {"items": rows, "next_cursor": next_cursor, "total": total}
+
+    async def replace(self, storage: Storage, id: int, body: Any, cond: IfMatch | None) -> Row:
+        values = check(self.res.create_model, body)
+        values["updated_at"] = now()
+        await hash_secrets(self.res, [values])
+        expected = await self._expected(storage, id, cond)
+        return await self._write(
+            storage.update(self.res, id, values, expected), storage, [values], id
+        )
+
+    async def patch(
+        self, storage: Storage, id: int, changes: dict[str, Any], cond: IfMatch | None
+    ) -> Row:
+        """JSON Merge Patch. Without If-Match, a concurrent write is merged, never lost."""
+        if self.independent:  # one UPDATE, no read: the compare-and-set still guards If-Match
+            values = check_fields(self.res, changes)
+            values["updated_at"] = now()
+            await hash_secrets(self.res, [values])
+            expected = await self._expected(storage, id, cond)
+            return await self._write(
+                storage.update(self.res, id, values, expected), storage, [values], id
+            )
+        for attempt in range(PATCH_ATTEMPTS):
+            current = await self.get(storage, id)
+            version = current.pop(VERSION)
+            if cond is not None and not cond.any_row and version not in cond.versions:
+                raise PreconditionFailed()
+            merged = {k: current[k] for k in self.writable if k in current}
+            merged.update(changes)
+            validated = check(self.res.update_model, merged)
+            values = {k: validated[k] for k in changes if k in self.writable}
+            values["updated_at"] = now()
+            await hash_secrets(self.res, [values])
+            try:
+                update = storage.update(self.res, id, values, version)
+                return await self._write(update, storage, [values], id)
+            except PreconditionFailed:
+                # Someone wrote between our read and our write: without If-Match, merge the
+                # patch onto their version instead of losing either update.
+                if cond is not None or attempt == PATCH_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def delete(self, storage: Storage, id: int, cond: IfMatch | None) -> None:
+        await storage.delete(self.res, id, await self._expected(storage, id, cond))

@@ -1,0 +1,76 @@
+"""``omnicrud serve``: check the configuration, bring the schema up to date when the
+database answers, then hand over to uvicorn (whose workers do the same, under a lock)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import sys
+
+import uvicorn
+
+from omnicrud.bootstrap import Deployment, open_database
+from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
+
+from .common import fail
+
+
+async def _prepare(deployment: Deployment) -> list[str]:
+    storage, applied = await open_database(deployment)
+    await storage.close()
+    return applied
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        deployment = Deployment.load()
+    except ConfigError as exc:
+        return fail(str(exc))
+    settings = deployment.settings
+    try:  # one clear line now rather than a traceback from uvicorn's lifespan
+        timeout = settings.connect_timeout * 2 + 1
+        for line in asyncio.run(asyncio.wait_for(_prepare(deployment), timeout)):
+            print(f"omnicrud: applied {line}", file=sys.stderr)
+    except (ConfigError, MigrationError) as exc:
+        return fail(str(exc))
+    except (Unavailable, TimeoutError):
+        print(
+            f"omnicrud: warning: {deployment.masked_url} cannot be reached yet; serving 503 "
+            "until it can",
+            file=sys.stderr,
+        )
+    print(
+        f"omnicrud: {deployment.masked_url} -> http://{args.host}:{args.port}/docs",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "omnicrud.api.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        reload=args.reload,
+        access_log=args.access_log,
+        log_level=args.log_level,
+        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        http="httptools" if importlib.util.find_spec("httptools") else "h11",
+    )
+    return 0
+
+
+def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "serve",
+        help="serve the API",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    p.add_argument(
+        "--no-access-log", dest="access_log", action="store_false", help="no line per request"
+    )
+    p.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    p.set_defaults(func=serve)
