@@ -62,6 +62,13 @@ def create_app(
         # a second routing level, which cost ~25% of a primary-key GET.
         app.router.routes.extend(crud_router(res, settings).routes)
 
+    async def options(request: Request) -> Response:
+        allow = ", ".join(problems.allowed_methods(request))
+        return Response(status_code=204, headers={"Allow": allow})
+
+    for path in {getattr(route, "path", None) for route in app.router.routes} - {None}:
+        app.add_api_route(str(path), options, methods=["OPTIONS"], include_in_schema=False)
+
     @app.get("/livez", tags=["service"], summary="The process is up")
     async def livez() -> Response:
         return Response(b'{"status":"ok"}', media_type="application/json")

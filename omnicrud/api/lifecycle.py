@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from omnicrud.bootstrap import Deployment, open_database
-from omnicrud.core.errors import ConfigError, MigrationError, OmnicrudError, Unavailable
+from omnicrud.core.errors import Unavailable
 from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.resources import Resource
 from omnicrud.core.storage import Row, Storage
@@ -59,54 +59,66 @@ class Offline:
 
 
 class Database:
-    """Holds the app's storage; ``state.storage`` is what the routes use."""
+    """Holds the app's storage; ``state.storage`` is what the routes use.
+
+    Start-up waits for the database for a bounded time (``connect_timeout`` twice, plus a
+    second); after that the service answers 503 while opening goes on in the background,
+    retried every half second while the database cannot be reached. A configuration or
+    schema problem found within that time stops start-up; found later, it is logged once
+    and the service keeps answering 503.
+    """
 
     def __init__(self, deployment: Deployment, state: Any) -> None:
         self.deployment = deployment
         self.state = state
         self.storage: Storage | None = None
-        self._retry: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
         state.storage = Offline("the database is not reachable yet")
 
-    async def _open(self) -> None:
-        storage, applied = await open_database(self.deployment)
-        if applied:
-            log.info("schema upgraded: %s", ", ".join(applied))
-        self.storage = storage
-        self.state.storage = storage
-
     async def start(self) -> None:
-        """Open now; if the database cannot be reached, keep trying in the background."""
-        try:
-            await self._open()
-        except Unavailable as exc:
-            log.warning(
-                "database %s unavailable at start-up (%s); answering 503 until it is",
-                self.deployment.masked_url,
-                exc,
-            )
-            self.state.storage = Offline(str(exc))
-            self._retry = asyncio.create_task(self._keep_trying())
+        self._task = asyncio.create_task(self._run())
+        budget = self.deployment.settings.connect_timeout * 2 + 1
+        done, _ = await asyncio.wait({self._task}, timeout=budget)
+        if self._task in done:
+            self._task.result()  # a configuration error stops start-up here
+            return
+        log.warning(
+            "database %s not ready after %.0f s; answering 503 until it is",
+            self.deployment.masked_url,
+            budget,
+        )
+        self._task.add_done_callback(self._report)
 
-    async def _keep_trying(self) -> None:
+    def _report(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            log.error("database %s cannot be served: %s", self.deployment.masked_url, exc)
+            self.state.storage = Offline(f"the database cannot be served: {exc}")
+
+    async def _run(self) -> None:
+        down: str | None = None
         while True:
-            await asyncio.sleep(RETRY_SECONDS)
             try:
-                await self._open()
+                storage, applied = await open_database(self.deployment)
             except Unavailable as exc:
-                self.state.storage = Offline(str(exc))
+                if str(exc) != down:  # one line per change of state, not per attempt
+                    log.warning("database %s unavailable: %s", self.deployment.masked_url, exc)
+                down = str(exc)
+                self.state.storage = Offline(down)
+                await asyncio.sleep(RETRY_SECONDS)
                 continue
-            except (ConfigError, MigrationError, OmnicrudError) as exc:
-                log.error("database %s cannot be served: %s", self.deployment.masked_url, exc)
-                self.state.storage = Offline(f"the database cannot be served: {exc}")
-                return
-            log.info("database %s reachable: serving", self.deployment.masked_url)
+            if applied:
+                log.info("schema upgraded: %s", ", ".join(applied))
+            if down is not None:
+                log.info("database %s reachable: serving", self.deployment.masked_url)
+            self.storage = storage
+            self.state.storage = storage
             return
 
     async def stop(self) -> None:
-        if self._retry is not None:
-            self._retry.cancel()
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._retry
+                await self._task
         if self.storage is not None:
             await self.storage.close()

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.routing import BaseRoute, Match
 
 from omnicrud.core.errors import (
     BadQuery,
@@ -118,6 +119,17 @@ def to_problem(exc: Exception) -> Problem:
     return Problem("internal-error", "the server failed to answer this request")
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (RFC 9110: the full list in Allow).
+    Each method of a path is a route of its own, so Starlette's own Allow names one."""
+    methods: set[str] = {"OPTIONS"}
+    scope = {**request.scope, "method": "GET"}
+    for route in request.app.router.routes:
+        if isinstance(route, BaseRoute) and route.matches(scope)[0] != Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return sorted(methods)
+
+
 async def _domain_error(request: Request, exc: Exception) -> Response:
     return problem_response(request, to_problem(exc))
 
@@ -135,10 +147,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         problem = Problem("not-found", f"no route {request.url.path}")
     elif exc.status_code == 405:
+        allow = ", ".join(allowed_methods(request))
         problem = Problem(
             "method-not-allowed",
             f"{request.method} is not allowed here",
-            headers=dict(exc.headers or {}),
+            headers={"Allow": allow},
         )
     else:
         slug = next((s for s, (code, _) in TITLES.items() if code == exc.status_code), None)

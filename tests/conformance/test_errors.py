@@ -246,3 +246,20 @@ def test_nul_character_is_refused_everywhere(client: TestClient) -> None:
     assert problem(client.get("/items", params={"name": "a\x00"}), 400, "bad-query")["param"] == (
         "name"
     )
+
+
+@pytest.mark.parametrize(
+    ("path", "allow"),
+    [
+        ("/items", "GET, HEAD, OPTIONS, POST"),
+        ("/items/1", "DELETE, GET, HEAD, OPTIONS, PATCH, PUT"),
+    ],
+)
+def test_405_and_options_name_every_method_of_the_path(
+    client: TestClient, path: str, allow: str
+) -> None:
+    response = client.request("TRACE", path)
+    problem(response, 405, "method-not-allowed")
+    assert response.headers["allow"] == allow
+    options = client.options(path)
+    assert (options.status_code, options.headers["allow"]) == (204, allow)

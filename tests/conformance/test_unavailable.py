@@ -40,3 +40,42 @@ def test_outage_is_503_with_retry_after_then_recovers(settings: Settings) -> Non
                 assert response.status_code == 503, response.text
                 assert time.monotonic() < deadline, "no recovery after the outage"
                 time.sleep(0.2)
+
+
+def test_starts_while_the_database_is_down_then_serves(settings: Settings) -> None:
+    """CONTRACT §6: up while the database is down (/livez 200, the rest 503 with
+    Retry-After, /readyz within 2 s), serving by itself once the database answers."""
+    with outage(settings.database_url) as (url, cut, mend):
+        fast = settings.model_copy(
+            update={
+                "database_url": url,
+                "connect_timeout": 0.5,
+                "query_timeout": 1.0,
+                "pool_timeout": 0.5,
+            }
+        )
+        cut()
+        mended: list[bool] = []
+
+        def mend_once() -> None:
+            if not mended:
+                mended.append(True)
+                mend()
+
+        try:
+            with TestClient(create_app(fast), raise_server_exceptions=False) as client:
+                assert client.get("/livez").status_code == 200
+                started = time.monotonic()
+                problem(client.get("/readyz"), 503, "unavailable")
+                assert time.monotonic() - started < 2
+                response = client.post("/items", json={"name": uid(), "price": 1})
+                problem(response, 503, "unavailable")
+                assert response.headers["retry-after"].isdigit()
+                mend_once()
+                deadline = time.monotonic() + 15
+                while client.get("/readyz").status_code != 200:
+                    assert time.monotonic() < deadline, "not serving after the database came back"
+                    time.sleep(0.1)
+                assert client.post("/items", json={"name": uid(), "price": 1}).status_code == 201
+        finally:
+            mend_once()

@@ -289,7 +289,7 @@ class MongoSchema:
             f"schema version {version.number} (fingerprint {version.fingerprint}, "
             f"applied {version.applied_at})"
         )
-        return SchemaStatus(at, late)
+        return SchemaStatus(at if late else f"{at}: up to date", late)
 
     async def history(self) -> list[str]:
         try:

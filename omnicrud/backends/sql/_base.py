@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 import logging
+import socket
+import ssl
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -45,6 +47,23 @@ class Failure:
 
     kind: FailureKind
     name: str | None = None
+
+
+def connect_reason(exc: BaseException) -> str:
+    """Why a connection could not be made, in words an operator acts on (never the URL's
+    password, never the driver's message)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return "TLS handshake failed"
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, socket.gaierror):
+            return "host name not found"
+        if isinstance(seen, TimeoutError):
+            return "timed out"
+        seen = seen.__cause__ or seen.__context__
+    return "cannot be reached"
 
 
 class SqlStorage:

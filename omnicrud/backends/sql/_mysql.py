@@ -24,7 +24,7 @@ from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
-from ._base import Failure, Record, SqlStorage
+from ._base import Failure, Record, SqlStorage, connect_reason
 from ._statements import Plan, Statements
 
 _SQL_MODE = (
@@ -37,7 +37,9 @@ VARCHAR fits; larger values need more sort memory than servers give by default."
 _UNAVAILABLE_CODES = frozenset(
     {
         1040,  # too many connections
+        1047,  # Galera: WSREP has not yet prepared node for application use
         1053,  # server shutdown in progress
+        1290,  # --read-only (a replica)
         1205,  # lock wait timeout
         1213,  # deadlock
         1969,  # MariaDB max_statement_time exceeded
@@ -45,6 +47,15 @@ _UNAVAILABLE_CODES = frozenset(
     }
 )
 _CONSTRAINT = re.compile(r"CONSTRAINT `([^`]+)`")
+
+
+def _connect_reason(exc: BaseException) -> str:
+    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+    if code == 1045:
+        return "authentication failed"
+    if code == 1049:
+        return "the database does not exist"
+    return connect_reason(exc)
 
 
 def _dialect(mariadb: bool) -> mysql_dialect.MySQLDialect_aiomysql:
@@ -130,7 +141,7 @@ class MysqlStorage(SqlStorage):
                     **common,
                 )
         except Exception as exc:
-            raise Unavailable(f"cannot connect to MySQL at {self.url}") from exc
+            raise Unavailable(f"MySQL at {self.url}: {_connect_reason(exc)}") from exc
 
     async def close(self) -> None:
         pool, self.pool = self.pool, None

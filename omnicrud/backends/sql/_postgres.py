@@ -18,7 +18,7 @@ from omnicrud.core.errors import OmnicrudError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
-from ._base import Failure, Record, SqlStorage
+from ._base import Failure, Record, SqlStorage, connect_reason
 from ._statements import Plan, Statements
 
 _LOST = (
@@ -26,6 +26,9 @@ _LOST = (
     asyncpg.PostgresConnectionError,  # SQLSTATE class 08
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
+    # A connection terminated mid-protocol ("cannot switch to state ..."): the pool
+    # replaces it.
+    asyncpg.InternalClientError,
     ConnectionError,
     OSError,
 )
@@ -35,7 +38,18 @@ _UNAVAILABLE = (
     asyncpg.TooManyConnectionsError,
     asyncpg.DeadlockDetectedError,
     asyncpg.SerializationError,
+    asyncpg.ReadOnlySQLTransactionError,  # a standby, or a primary being demoted
 )
+
+
+def _connect_reason(exc: BaseException) -> str:
+    if isinstance(
+        exc, asyncpg.InvalidPasswordError | asyncpg.InvalidAuthorizationSpecificationError
+    ):
+        return "authentication failed"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return "the database does not exist"
+    return connect_reason(exc)
 
 
 def _dialect() -> pg_dialect.PGDialect_asyncpg:
@@ -87,7 +101,8 @@ class PostgresStorage(SqlStorage):
             if self.pool is not None:
                 self.pool.terminate()
                 self.pool = None
-            raise Unavailable(f"cannot connect to PostgreSQL at {self.url}") from exc
+            reason = _connect_reason(exc)
+            raise Unavailable(f"PostgreSQL at {self.url}: {reason}") from exc
         if not icu:  # a server built without ICU: icontains folds ASCII only
             self.sql = Statements(self.resources, "postgresql", _dialect(), icu=False)
 

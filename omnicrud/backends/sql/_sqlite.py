@@ -42,6 +42,10 @@ _UNAVAILABLE = (
 )
 
 
+class _Late(Exception):
+    """A queued write whose time to start has passed."""
+
+
 def _lower(value: Any) -> Any:
     return value.lower() if isinstance(value, str) else value
 
@@ -71,6 +75,7 @@ class SqliteStorage(SqlStorage):
         self.memory = self.path == ":memory:"
         self.busy_ms = int(settings.query_timeout * 1000)
         self.query_timeout = settings.query_timeout
+        self.pool_timeout = settings.pool_timeout
         self._reader: sqlite3.Connection | None = None
         self._writer: sqlite3.Connection | None = None
         self._thread: ThreadPoolExecutor | None = None
@@ -130,9 +135,24 @@ class SqliteStorage(SqlStorage):
             thread.shutdown(wait=True)
 
     async def _in_writer(self, work: Callable[[], T]) -> T:
+        """Run ``work`` on the writer thread. A write that cannot start within
+        ``pool_timeout`` (the thread is busy behind another process's write lock) is
+        Unavailable and never runs later; once started, ``busy_timeout`` bounds it."""
         if self._thread is None:
             return work()
-        return await asyncio.get_running_loop().run_in_executor(self._thread, work)
+        start_by = time.monotonic() + self.pool_timeout
+
+        def run() -> T:
+            if time.monotonic() > start_by:
+                raise _Late()
+            return work()
+
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._thread, run)
+        except _Late:
+            raise Unavailable(
+                "the SQLite database is busy: the write did not start in time"
+            ) from None
 
     def _reading(self) -> sqlite3.Connection:
         if self._reader is None:
