@@ -19,6 +19,7 @@ from omnicrud.core.resources import Resource, check_resources
 
 from . import openapi, problems
 from .deps import StorageDep
+from .docs import install_docs
 from .router import crud_router
 
 SERVICE_ROUTES = ("livez", "readyz", "docs", "redoc", "openapi.json", "problems")
@@ -76,8 +77,11 @@ def create_app(
         summary="The same REST CRUD API on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB.",
         version="0.1.0",
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
+    install_docs(app, settings)
     problems.install(app)
     for res in resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
