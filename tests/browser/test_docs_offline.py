@@ -9,7 +9,9 @@ the test fails (CI installs it: ``apt-get install -y chromium``); it never skips
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterator
 from html.parser import HTMLParser
@@ -93,7 +95,7 @@ def render(url: str, workdir: Path) -> tuple[str, list[str]]:
     net_log = workdir / "net-log.json"
     profile = workdir / "profile"
     shutil.rmtree(profile, ignore_errors=True)
-    done = subprocess.run(
+    browser = subprocess.Popen(
         [
             chromium(),
             *OFFLINE_FLAGS,
@@ -102,13 +104,19 @@ def render(url: str, workdir: Path) -> tuple[str, list[str]]:
             "--dump-dom",
             url,
         ],
-        capture_output=True,
-        timeout=BROWSER_TIMEOUT,
         stdin=subprocess.DEVNULL,
-        check=False,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # its renderer and GPU processes go with it on timeout
     )
-    dom = done.stdout.decode(errors="replace")
-    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    try:
+        out, err = browser.communicate(timeout=BROWSER_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(browser.pid, signal.SIGKILL)
+        browser.communicate()
+        raise AssertionError(f"chromium did not finish {url} in {BROWSER_TIMEOUT}s") from None
+    dom = out.decode(errors="replace")
+    assert browser.returncode == 0, err.decode(errors="replace")[-2000:]
     parts = urlsplit(url)
     return dom, page_requests(net_log, f"{parts.scheme}://{parts.netloc}")
 
