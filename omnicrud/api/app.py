@@ -20,6 +20,7 @@ from omnicrud.core.resources import Resource
 
 from . import openapi, problems
 from .deps import StorageDep
+from .docs import install_docs
 from .lifecycle import Database
 from .router import crud_router
 
@@ -54,20 +55,26 @@ def create_app(
         summary="The same REST CRUD API on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB.",
         version=importlib.metadata.version("omnicrud"),
         lifespan=lifespan,
+        docs_url=None,  # install_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     app.state.settings = settings
+    install_docs(app, settings)
     problems.install(app)
+    crud_paths: set[str] = set()
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        app.router.routes.extend(crud_router(res, settings).routes)
+        routes = crud_router(res, settings).routes
+        app.router.routes.extend(routes)
+        crud_paths |= {str(getattr(route, "path", "")) for route in routes}
 
     async def options(request: Request) -> Response:
         allow = ", ".join(problems.allowed_methods(request))
         return Response(status_code=204, headers={"Allow": allow})
 
-    for path in {getattr(route, "path", None) for route in app.router.routes} - {None}:
-        app.add_api_route(str(path), options, methods=["OPTIONS"], include_in_schema=False)
+    for path in sorted(crud_paths):
+        app.add_api_route(path, options, methods=["OPTIONS"], include_in_schema=False)
 
     @app.get("/livez", tags=["service"], summary="The process is up")
     async def livez() -> Response:

@@ -1,7 +1,13 @@
 """OpenAPI for routes whose bodies the router reads itself: schemas, parameters, errors.
 
-Request bodies and responses reference component schemas (``<Res>Create``, ``<Res>``,
-``<Res>Patch``, ``Problem``) that ``components()`` renders from the resource models.
+Request bodies and responses reference component schemas (``<Res>Create``, ``<Res>Row``,
+``<Res>Patch``, ``<Res>Page`` of ``<Res>ListRow``, ``Problem``) that ``components()`` renders
+from the resource models.
+
+Declared so that generated clients work (openapi-python-client is tested): PATCH declares only
+``application/merge-patch+json`` (the server also accepts ``application/json``; two media types
+for one body break generators), ``If-Match``/``If-None-Match`` are header parameters, and list
+rows have no required fields because ``?fields=`` may leave any of them out.
 """
 
 from __future__ import annotations
@@ -29,6 +35,69 @@ _TYPES = {
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": REF.format(model=name)}
+
+
+# -- names and pieces for generated clients -------------------------------------------------
+
+
+def page_name(res: Resource) -> str:
+    """The list response schema: ``{"items": [<Res>ListRow], "next_cursor", "total"}``."""
+    return f"{res.read_model.__name__.removesuffix('Row')}Page"
+
+
+def list_row_name(res: Resource) -> str:
+    """One row of a list: the row's fields, none required (``?fields=`` picks them)."""
+    return f"{res.read_model.__name__.removesuffix('Row')}ListRow"
+
+
+def _header(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+def _if_match() -> dict[str, Any]:
+    return _header(
+        "If-Match",
+        "Write only if the row's ETag is one of these (or `*`): 412 otherwise, nothing "
+        "changed. 428 without it when the server requires it (OMNICRUD_REQUIRE_IF_MATCH).",
+    )
+
+
+def _if_none_match() -> dict[str, Any]:
+    return _header("If-None-Match", "304 without a body when the row's ETag is one of these.")
+
+
+MERGE_PATCH = "application/merge-patch+json"
+MERGE_PATCH_BODY = (
+    "A JSON Merge Patch (RFC 7396): fields set to a value are replaced, null removes an "
+    "optional value, absent fields stay. Sent as application/merge-patch+json; "
+    "application/json is accepted too."
+)
+
+
+def _list_schemas(res: Resource, row: dict[str, Any]) -> dict[str, Any]:
+    """``<Res>ListRow`` (``row`` without ``required``) and ``<Res>Page``."""
+    list_row = {k: v for k, v in row.items() if k != "required"}
+    list_row["title"] = list_row_name(res)
+    page = {
+        "title": page_name(res),
+        "type": "object",
+        "required": ["items", "next_cursor", "total"],
+        "properties": {
+            "items": {"type": "array", "items": _ref(list_row_name(res))},
+            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+            "total": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+        },
+    }
+    return {list_row_name(res): list_row, page_name(res): page}
+
+
+# -- end of the client-facing pieces ---------------------------------------------------------
 
 
 def _errors(*slugs: str) -> dict[str, Any]:
@@ -78,13 +147,16 @@ class RouteDocs:
             "content": {"application/json": {"schema": _ref(self.read_name)}},
         }
 
-    def _body(self, name: str, media: Sequence[str], bulk: bool = False) -> dict[str, Any]:
+    def _body(
+        self, name: str, media: Sequence[str], bulk: bool = False, description: str = ""
+    ) -> dict[str, Any]:
         schema: dict[str, Any] = _ref(name)
         if bulk:
             schema = {"anyOf": [schema, {"type": "array", "items": _ref(name), "minItems": 1}]}
-        return {
-            "requestBody": {"required": True, "content": {m: {"schema": schema} for m in media}}
-        }
+        body: dict[str, Any] = {"required": True, "content": {m: {"schema": schema} for m in media}}
+        if description:
+            body["description"] = description
+        return {"requestBody": body}
 
     def create(self) -> dict[str, Any]:
         created = self._row("Created; a JSON array in, an array of rows out.")
@@ -123,19 +195,7 @@ class RouteDocs:
     def list(self) -> dict[str, Any]:
         page = {
             "description": "A page of rows",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["items", "next_cursor", "total"],
-                        "properties": {
-                            "items": {"type": "array", "items": _ref(self.read_name)},
-                            "next_cursor": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-                            "total": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
-                        },
-                    }
-                }
-            },
+            "content": {"application/json": {"schema": _ref(page_name(self.res))}},
         }
         return self._op(
             "list",
@@ -160,6 +220,7 @@ class RouteDocs:
                 "304": {"description": "Not modified"},
                 **_errors("not-found", *COMMON),
             },
+            {"parameters": [_if_none_match()]},
         )
 
     def head_one(self) -> dict[str, Any]:
@@ -171,6 +232,7 @@ class RouteDocs:
                 "304": {"description": "Not modified"},
                 **_errors("not-found", *COMMON),
             },
+            {"parameters": [_if_none_match()]},
         )
 
     def _write_errors(self) -> dict[str, Any]:
@@ -189,7 +251,7 @@ class RouteDocs:
             "replace",
             f"Replace one {self.res.name} row",
             {"200": self._row("The row as stored"), **self._write_errors()},
-            self._body(self.create_name, ["application/json"]),
+            {**self._body(self.create_name, ["application/json"]), "parameters": [_if_match()]},
         )
 
     def patch(self) -> dict[str, Any]:
@@ -197,7 +259,10 @@ class RouteDocs:
             "patch",
             f"JSON Merge Patch one {self.res.name} row",
             {"200": self._row("The row as stored"), **self._write_errors()},
-            self._body(self.patch_name, ["application/merge-patch+json", "application/json"]),
+            {
+                **self._body(self.patch_name, [MERGE_PATCH], description=MERGE_PATCH_BODY),
+                "parameters": [_if_match()],
+            },
         )
 
     def delete(self) -> dict[str, Any]:
@@ -214,6 +279,7 @@ class RouteDocs:
                     *COMMON,
                 ),
             },
+            {"parameters": [_if_match()]},
         )
 
 
@@ -227,6 +293,8 @@ def components(resources: Sequence[Resource]) -> dict[str, Any]:
         ]
     _, schema = models_json_schema(models, ref_template=REF)
     schemas: dict[str, Any] = schema.get("$defs", {})
+    for res in resources:
+        schemas.update(_list_schemas(res, schemas[res.read_model.__name__]))
     schemas["Problem"] = PROBLEM_SCHEMA
     return schemas
 

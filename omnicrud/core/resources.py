@@ -256,7 +256,7 @@ class Resource:
                 read_fields[f.name] = (info.annotation, FieldInfo(annotation=info.annotation))
         read_fields["created_at"] = (dt.datetime, ...)
         read_fields["updated_at"] = (dt.datetime, ...)
-        self.read_model: type[BaseModel] = create_model(f"{title}", **read_fields)
+        self.read_model: type[BaseModel] = create_model(f"{title}Row", **read_fields)
         """OpenAPI only: one row as the API returns it."""
 
     def __repr__(self) -> str:
