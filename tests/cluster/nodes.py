@@ -77,9 +77,16 @@ def run(argv: Sequence[str], user: str, timeout: float = 60.0) -> str:
     return done.stdout
 
 
+class NodeExited(RuntimeError):
+    """A server process ended while we waited for it: ``wait_until`` stops at once."""
+
+
 def spawn(argv: Sequence[str], user: str, log: Path) -> subprocess.Popen[bytes]:
-    """Start a server as ``user`` in its own process group, output appended to ``log``."""
+    """Start a server as ``user`` in its own process group, output appended to ``log``
+    (owned by ``user``, so the server may also open it itself)."""
     with log.open("ab") as sink:
+        if os.geteuid() == 0:
+            shutil.chown(log, user, user)
         return subprocess.Popen(
             list(argv),
             stdin=subprocess.DEVNULL,
@@ -127,6 +134,8 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: f
         try:
             if check():
                 return time.monotonic() - start
+        except NodeExited:
+            raise
         except Exception as exc:
             last = exc
         if time.monotonic() - start > timeout:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from tests.cluster.nodes import (
     free_ports,
+    NodeExited,
     kill_group,
     owned_tempdir,
     run,
@@ -188,7 +189,7 @@ def is_ready(node: PgNode) -> bool:
 def wait_ready(node: PgNode, timeout: float = START_TIMEOUT) -> float:
     def ready() -> bool:
         if node.proc is not None and node.proc.poll() is not None:
-            raise RuntimeError(f"{node.name} exited ({node.proc.returncode}):\n{tail(node.log)}")
+            raise NodeExited(f"{node.name} exited ({node.proc.returncode}):\n{tail(node.log)}")
         return is_ready(node)
 
     try:
