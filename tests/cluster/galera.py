@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.cluster.nodes import (
-    free_ports,
     NodeExited,
+    chown_tree,
+    free_ports,
     kill_group,
     owned_tempdir,
     run,
@@ -115,6 +116,7 @@ class GaleraCluster:
             f"--socket={self.root / (node.name + '.sock')}",
             f"--pid-file={self.root / (node.name + '.pid')}",
             f"--log-error={node.log}",
+            f"--tmpdir={self.root / 'tmp'}",
             f"--port={node.port}",
             "--bind-address=127.0.0.1",
             f"--server-id={node.index}",
@@ -236,12 +238,13 @@ def mariadb(node: GaleraNode, sql: str, database: str = "") -> str:
     return run(argv, OS_USER, timeout=30).strip()
 
 
-def _install(datadir: Path) -> None:
+def _install(datadir: Path, tmpdir: Path) -> None:
     run(
         [
             "/usr/bin/mariadb-install-db",
             "--no-defaults",
             f"--datadir={datadir}",
+            f"--tmpdir={tmpdir}",
             f"--user={OS_USER}",
             "--auth-root-authentication-method=normal",
             "--skip-test-db",
@@ -257,18 +260,19 @@ def start_galera_cluster(size: int = 3, timeout: float = START_TIMEOUT) -> Galer
     began = time.monotonic()
     root = owned_tempdir("omnicrud-galera-", OS_USER)
     ports = free_ports(4 * size)
-    nodes = [
-        GaleraNode(f"node{i + 1}", i + 1, *ports[4 * i : 4 * i + 4], root=root)
-        for i in range(size)
-    ]
+    nodes = []
+    for i in range(size):
+        port, gcomm_port, ist_port, sst_port = ports[4 * i : 4 * i + 4]
+        nodes.append(GaleraNode(f"node{i + 1}", i + 1, port, gcomm_port, ist_port, sst_port, root))
     cluster = GaleraCluster(root, galera_provider(), nodes)
     try:
-        _install(nodes[0].datadir)
+        # mariadbd's own temp files go under the cluster dir, not the shared /tmp.
+        (root / "tmp").mkdir()
+        chown_tree(root / "tmp", OS_USER)
+        _install(nodes[0].datadir, root / "tmp")
         for node in nodes[1:]:
             shutil.copytree(nodes[0].datadir, node.datadir, symlinks=True)
-            shutil.chown(node.datadir, OS_USER, OS_USER)
-            for item in node.datadir.rglob("*"):
-                shutil.chown(item, OS_USER, OS_USER)
+            chown_tree(node.datadir, OS_USER)
         cluster.timings["install"] = time.monotonic() - began
         cluster.start(nodes[0], bootstrap=True)
         cluster.timings["bootstrap"] = time.monotonic() - began

@@ -21,6 +21,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+# What the cluster tests observed (printed in the terminal summary by conftest.py).
+REPORT: list[str] = []
+
 
 def free_ports(count: int) -> list[int]:
     """``count`` distinct free loopback ports (all bound at once, so never the same twice)."""
@@ -74,7 +77,7 @@ def run(argv: Sequence[str], user: str, timeout: float = 60.0) -> str:
     )
     if done.returncode != 0:
         raise RuntimeError(f"{argv[0]} exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    return done.stdout
+    return str(done.stdout)
 
 
 class NodeExited(RuntimeError):
@@ -118,14 +121,14 @@ def terminate(proc: subprocess.Popen[bytes], sig: signal.Signals, timeout: float
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, sig)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pass
     kill_group(proc)
 
 
-def wait_until(check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1) -> float:
+def wait_until(
+    check: Callable[[], bool], timeout: float, what: str, interval: float = 0.1
+) -> float:
     """Poll ``check`` (exceptions count as "not yet") until true; seconds taken, or
     TimeoutError naming ``what`` after ``timeout`` seconds. Never waits forever."""
     start = time.monotonic()

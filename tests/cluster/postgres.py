@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.cluster.nodes import (
-    free_ports,
     NodeExited,
+    free_ports,
     kill_group,
     owned_tempdir,
     run,
@@ -104,9 +104,7 @@ class PgCluster:
         """Start ``node`` (again) and wait until it accepts connections."""
         if node.running:
             return
-        node.proc = spawn(
-            [str(PG_BIN / "postgres"), "-D", str(node.datadir)], OS_USER, node.log
-        )
+        node.proc = spawn([str(PG_BIN / "postgres"), "-D", str(node.datadir)], OS_USER, node.log)
         wait_ready(node, timeout)
 
     def stop(self, node: PgNode, *, kill: bool = False, timeout: float = 30.0) -> None:
