@@ -42,6 +42,17 @@ def _as(user: str) -> list[str]:
     return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", "--"]
 
 
+def _children(parent: int) -> list[int]:
+    """Pids whose parent is ``parent`` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rpartition(")")[2].split()
+            if int(fields[1]) == parent:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def port_open(port: int, timeout: float = 0.2) -> bool:
     with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout):
         return True
@@ -102,10 +113,14 @@ class DbServer:
         return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
 
     def signal(self, sig: signal.Signals) -> None:
-        """Send ``sig`` to the server's whole process group (its workers too)."""
+        """Send ``sig`` to the server's process group and every child of the server
+        (PostgreSQL backends leave the postmaster's group with ``setsid``)."""
         assert self.proc is not None
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.proc.pid, sig)
+        for pid in _children(self.proc.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, sig)
 
     def kill9(self) -> None:
         self.signal(signal.SIGKILL)
@@ -143,8 +158,17 @@ class Postgres(DbServer):
         self.data.mkdir(parents=True)
         _chown(self.root, "postgres")
         subprocess.run(
-            [*_as("postgres"), str(PG_BIN / "initdb"), "-D", str(self.data)]
-            + ["-A", "trust", "-U", "postgres", "--no-sync"],
+            [
+                *_as("postgres"),
+                str(PG_BIN / "initdb"),
+                "-D",
+                str(self.data),
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "--no-sync",
+            ],
             check=True,
             capture_output=True,
         )
@@ -203,8 +227,14 @@ class MariaDB(DbServer):
         self.data.mkdir(parents=True)
         _chown(self.root, "mysql")
         subprocess.run(
-            ["mariadb-install-db", "--no-defaults", f"--datadir={self.data}", "--user=mysql"]
-            + ["--auth-root-authentication-method=normal", "--skip-test-db"],
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={self.data}",
+                "--user=mysql",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
             check=True,
             capture_output=True,
         )
@@ -249,7 +279,12 @@ class Secantus(DbServer):
     name = "secantus"
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "secantus", "--host", "127.0.0.1"] + [
+        return [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
             "--port",
             str(self.port),
             "--storage-path",

@@ -45,9 +45,7 @@ def stopped_db(db: DbServer) -> DbServer:
     return db
 
 
-def test_started_before_the_database(
-    stopped_db: DbServer, serve: Callable[[str], Server]
-) -> None:
+def test_started_before_the_database(stopped_db: DbServer, serve: Callable[[str], Server]) -> None:
     server = serve(stopped_db.url)
     _wait_livez(server)
     _unavailable(httpx.get(f"{server.url}/readyz", timeout=5))
@@ -67,8 +65,8 @@ def test_readyz_against_a_blackhole_answers_within_2s(
 ) -> None:
     hole = Blackhole()
     try:
-        suffix = "/omnicrud?directConnection=true" if scheme == "mongodb" else "/omnicrud"
-        server = serve(f"{scheme}://root@127.0.0.1:{hole.port}{suffix}")
+        user, query = ("", "?directConnection=true") if scheme == "mongodb" else ("root@", "")
+        server = serve(f"{scheme}://{user}127.0.0.1:{hole.port}/omnicrud{query}")
         _wait_livez(server)
         began = time.monotonic()
         response = httpx.get(f"{server.url}/readyz", timeout=30)
