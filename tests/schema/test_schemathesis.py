@@ -57,6 +57,7 @@ def test_schemathesis_finds_nothing(server: Server, tmp_path: Path) -> None:
         ],
         capture_output=True,
         text=True,
+        cwd=tmp_path,  # schemathesis writes .schemathesis/ into its working directory
         timeout=BUDGET * 3,
         check=False,
     )
