@@ -18,7 +18,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-MATRIX = "lint,type,sqlite,postgres,mysql,mongo,docs,cluster"
+MATRIX = ",".join(
+    ["lint", "type", "sqlite", "postgres", "mysql", "mongo", "docs", "cluster", "faults"]
+    + [f"schemathesis-{db}" for db in ("sqlite", "postgres", "mysql", "mongo")]
+)
 
 
 def _ensure(marker: str, *requirements: str) -> None:

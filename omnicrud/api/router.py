@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from omnicrud.config import Settings
+from omnicrud.core.query import MAX_OFFSET
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row
 
@@ -25,8 +26,6 @@ from .service import CrudService, Page
 
 JSON_TYPE = "application/json"
 RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-MAX_OFFSET = 2**31 - 1
-"""Beyond every backend's integer range for OFFSET (PostgreSQL's is int4 for skips)."""
 
 
 def _json(content: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -35,6 +35,10 @@ OPS_BY_KIND: dict[Kind, tuple[Op, ...]] = {
 }
 RESERVED_PARAMS = frozenset({"limit", "offset", "skip", "cursor", "sort", "fields", "count"})
 MAX_IN_VALUES = 1000
+MAX_FILTERS = 100
+"""Most filter conditions one request may combine (each is one node of the expression tree)."""
+MAX_OFFSET = 2**31 - 1
+"""Largest ``offset``/``skip``: every backend's integer type holds it (PostgreSQL binds int4)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +80,9 @@ class ListQuery:
     limit: int
     offset: int = 0
 
+    def __post_init__(self) -> None:
+        check_offset(self.offset, "offset")
+
     def filter_shape(self) -> Any:
         """A hashable key for 'same statement but other values' (statement caches)."""
         return (_shape(self.where), self.sort, self.columns, self.offset > 0)
@@ -88,6 +95,13 @@ def _shape(expr: Expr | None) -> Any:
         n = len(expr.value) if expr.op == "in" else (expr.value if expr.op == "isnull" else 0)
         return (expr.field, expr.op, n)
     return (type(expr).__name__, tuple(_shape(p) for p in expr.parts))
+
+
+def check_offset(value: int, param: str) -> int:
+    """``value`` when it is a usable offset; BadQuery (400) naming ``param`` otherwise."""
+    if not 0 <= value <= MAX_OFFSET:
+        raise BadQuery(f"{param}: must be between 0 and {MAX_OFFSET}", param)
+    return value
 
 
 def ops_for(f: FieldSpec) -> tuple[Op, ...]:
@@ -140,8 +154,12 @@ def parse_filters(res: Resource, params: Iterable[tuple[str, str]]) -> list[Cond
     for key, text in params:
         if key in RESERVED_PARAMS:
             continue
-        name, _, op_name = key.partition("__")
+        name, sep, op_name = key.partition("__")
         f = _field(res, name, key, "filter")
+        if sep and not op_name:
+            raise BadQuery(f"filter {key!r}: the operator after '__' is missing", key)
+        if len(conds) == MAX_FILTERS:
+            raise BadQuery(f"at most {MAX_FILTERS} filter conditions per request", key)
         op = op_name or "eq"
         if op not in ops_for(f):
             allowed = ", ".join(ops_for(f))
@@ -238,17 +256,38 @@ class CursorCodec:
             body, tag = raw[:-16], raw[-16:]
             if len(raw) <= 16 or not hmac.compare_digest(tag, self._sign(body)):
                 raise ValueError
-            name, signature, values = orjson.loads(body)
+            payload = orjson.loads(body)
         except (ValueError, TypeError, orjson.JSONDecodeError):
             raise BadQuery("cursor is not valid", "cursor") from None
+        if not isinstance(payload, list) or len(payload) != 3:
+            raise BadQuery("cursor is not valid", "cursor")
+        name, signature, values = payload
         if name != res.name or signature != sort_signature(sort):
             raise BadQuery("cursor was made for another resource or sort", "cursor")
-        last = [
-            None
-            if v is None
-            else parse_value(res.by_name[k.field], str(v), "cursor")
-            if res.by_name[k.field].kind == "datetime"
-            else v
-            for k, v in zip(sort, values, strict=True)
-        ]
+        if not isinstance(values, list) or len(values) != len(sort):
+            raise BadQuery("cursor is not valid", "cursor")
+        last = [_cursor_value(res.by_name[k.field], v) for k, v in zip(sort, values, strict=True)]
         return seek_after(res, sort, last)
+
+
+def _fits(f: FieldSpec, value: Any) -> bool:
+    if isinstance(value, bool):
+        return f.kind == "bool"
+    if isinstance(value, int) and f.kind in ("int", "float"):
+        return INT64[0] <= value <= INT64[1]
+    if isinstance(value, float):
+        return f.kind == "float" and math.isfinite(value)
+    return isinstance(value, str) and f.kind == "str" and "\x00" not in value
+
+
+def _cursor_value(f: FieldSpec, value: Any) -> Any:
+    """A sort value read back from a cursor, checked against the field's type: a signed
+    cursor can still carry anything if the secret leaked, and a value of the wrong type
+    must be a bad query, never a database error."""
+    if value is None and f.nullable:
+        return None
+    if f.kind == "datetime" and isinstance(value, str):
+        return parse_value(f, value, "cursor")
+    if value is not None and _fits(f, value):
+        return value
+    raise BadQuery("cursor is not valid", "cursor")
