@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import logging
+import signal
 import sys
 from collections.abc import Sequence
 
+from omnicrud import ops
 from omnicrud.config import Settings
 from omnicrud.core import registry
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
@@ -46,10 +49,14 @@ def serve(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     except (Unavailable, TimeoutError):
         return _unreachable(settings)
-    print(
-        f"omnicrud: {registry.mask_url(settings.database_url)} -> "
-        f"http://{args.host}:{args.port}/docs",
-        file=sys.stderr,
+    log_config = ops.configure_logging(settings, args.log_level, args.access_log)
+    ops.prepare_serve(args.workers)
+    signal.signal(signal.SIGTERM, _exit_zero)  # uvicorn re-raises SIGTERM once it has drained
+    logging.getLogger("omnicrud").info(
+        "omnicrud: %s -> http://%s:%s/docs",
+        registry.mask_url(settings.database_url),
+        args.host,
+        args.port,
     )
     uvicorn.run(
         "omnicrud.api.app:create_app",
@@ -58,12 +65,18 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         reload=args.reload,
-        access_log=args.access_log,
+        access_log=False,  # omnicrud.ops writes the access line
+        log_config=log_config,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
         log_level=args.log_level,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
     )
     return 0
+
+
+def _exit_zero(sig: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _server_version(settings: Settings, resources: Sequence[Resource]) -> str:

@@ -12,6 +12,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from omnicrud import ops
 from omnicrud.config import Settings
 from omnicrud.core import registry
 from omnicrud.core.errors import ConfigError, Unavailable
@@ -21,7 +22,7 @@ from . import openapi, problems
 from .deps import StorageDep
 from .router import crud_router
 
-SERVICE_ROUTES = ("livez", "readyz", "docs", "redoc", "openapi.json", "problems")
+SERVICE_ROUTES = ("livez", "readyz", "docs", "redoc", "openapi.json", "problems", "metrics")
 log = logging.getLogger("omnicrud")
 
 
@@ -76,9 +77,11 @@ def create_app(
         summary="The same REST CRUD API on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB.",
         version="0.1.0",
         lifespan=lifespan,
+        telemetry=ops.fastapi_telemetry(),
     )
     app.state.settings = settings
     problems.install(app)
+    ops.install(app, settings)
     for res in resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.

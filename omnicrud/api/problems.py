@@ -23,6 +23,7 @@ from omnicrud.core.errors import (
     ReferenceConflict,
     Unavailable,
 )
+from omnicrud.ops.hooks import REQUEST_ID  # ops: request_id in every problem body
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:omnicrud:problem:"
@@ -69,6 +70,7 @@ def problem_response(request: Request, problem: Problem) -> Response:
         "detail": problem.detail,
         "instance": request.url.path,
         **problem.extra,
+        "request_id": REQUEST_ID.get(),  # ops: CONTRACT §10
     }
     return Response(
         orjson.dumps(body), problem.status, headers=problem.headers, media_type=PROBLEM_JSON
@@ -186,5 +188,6 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
         "field": {"type": "string"},
         "param": {"type": "string"},
+        "request_id": {"type": "string"},  # ops: CONTRACT §10
     },
 }
