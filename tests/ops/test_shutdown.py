@@ -41,8 +41,12 @@ def table_lock(database_url: str) -> Iterator[Callable[[], None]]:
     if scheme == "sqlite":
         holder = sqlite3.connect(database_url.partition(":///")[2], isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
+
+        def commit() -> None:
+            holder.execute("COMMIT")
+
         try:
-            yield lambda: holder.execute("COMMIT") and None
+            yield commit
         finally:
             holder.close()
     elif scheme in ("postgresql", "postgres"):
