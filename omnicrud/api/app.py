@@ -13,6 +13,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from omnicrud import ops
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
@@ -57,10 +58,12 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # install_docs serves /docs and /redoc without a CDN
         redoc_url=None,
+        telemetry=ops.fastapi_telemetry(),
     )
     app.state.settings = settings
     install_docs(app, settings)
     problems.install(app)
+    ops.install(app, settings)
     crud_paths: set[str] = set()
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as

@@ -25,6 +25,7 @@ from omnicrud.core.errors import (
     StorageError,
     Unavailable,
 )
+from omnicrud.core.hooks import REQUEST_ID  # ops: request_id in every problem body
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_PREFIX = "urn:omnicrud:problem:"
@@ -71,6 +72,7 @@ def problem_response(request: Request, problem: Problem) -> Response:
         "detail": problem.detail,
         "instance": request.url.path,
         **problem.extra,
+        "request_id": REQUEST_ID.get(),  # ops: CONTRACT §10
     }
     return Response(
         orjson.dumps(body), problem.status, headers=problem.headers, media_type=PROBLEM_JSON
@@ -202,5 +204,6 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         },
         "field": {"type": "string"},
         "param": {"type": "string"},
+        "request_id": {"type": "string"},  # ops: CONTRACT §10
     },
 }

@@ -6,10 +6,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib.util
+import logging
+import signal
 import sys
 
 import uvicorn
 
+from omnicrud import ops
 from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
 
@@ -40,9 +43,11 @@ def serve(args: argparse.Namespace) -> int:
             "until it can",
             file=sys.stderr,
         )
-    print(
-        f"omnicrud: {deployment.masked_url} -> http://{args.host}:{args.port}/docs",
-        file=sys.stderr,
+    log_config = ops.configure_logging(settings, args.log_level, args.access_log)
+    ops.prepare_serve(args.workers)
+    signal.signal(signal.SIGTERM, _exit_zero)  # uvicorn re-raises SIGTERM once it has drained
+    logging.getLogger("omnicrud").info(
+        "omnicrud: %s -> http://%s:%s/docs", deployment.masked_url, args.host, args.port
     )
     uvicorn.run(
         "omnicrud.api.app:create_app",
@@ -51,12 +56,18 @@ def serve(args: argparse.Namespace) -> int:
         port=args.port,
         workers=args.workers,
         reload=args.reload,
-        access_log=args.access_log,
+        access_log=False,  # omnicrud.ops writes the access line
+        log_config=log_config,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
         log_level=args.log_level,
         loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
         http="httptools" if importlib.util.find_spec("httptools") else "h11",
     )
     return 0
+
+
+def _exit_zero(sig: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,6 +5,8 @@ scripts are) is decided in ``omnicrud.bootstrap``."""
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -46,3 +48,16 @@ class Settings(BaseSettings):
         description="Directory of the deployment's migration scripts; default: migrations/ "
         "next to the resources module (the bundled example's scripts without one).",
     )
+
+    # ---- operations (omnicrud.ops, CONTRACT §10) ----
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="Log lines: JSON, readable text, or auto (text on a terminal)."
+    )
+    access_log: bool = Field(True, description="One log line per request.")
+    cors_origins: str = Field(
+        "", description="Comma-separated origins allowed by CORS (empty: CORS off)."
+    )
+    shutdown_timeout: int = Field(
+        25, ge=1, description="Seconds SIGTERM waits for requests in flight."
+    )
+    metrics: bool = Field(True, description="Serve Prometheus metrics on /metrics.")

@@ -15,9 +15,16 @@ ROOT = Path(__file__).resolve().parents[2] / "omnicrud"
 
 # Packages a package must not import (by prefix), as DESIGN.md's layout says.
 FORBIDDEN = {
-    "omnicrud.core": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends", "omnicrud.bootstrap"),
+    "omnicrud.core": (
+        "omnicrud.api",
+        "omnicrud.cli",
+        "omnicrud.backends",
+        "omnicrud.bootstrap",
+        "omnicrud.ops",
+    ),
     "omnicrud.config": ("omnicrud.",),
-    "omnicrud.backends": ("omnicrud.api", "omnicrud.cli", "omnicrud.bootstrap"),
+    "omnicrud.backends": ("omnicrud.api", "omnicrud.cli", "omnicrud.bootstrap", "omnicrud.ops"),
+    "omnicrud.ops": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends", "omnicrud.bootstrap"),
     "omnicrud.api": ("omnicrud.cli", "omnicrud.backends"),
     "omnicrud.bootstrap": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),
     "omnicrud.example": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),

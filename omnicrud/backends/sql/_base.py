@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from omnicrud.config import Settings
+from omnicrud.core import hooks
 from omnicrud.core.errors import (
     Conflict,
     NotFound,
@@ -89,6 +90,11 @@ class SqlStorage:
                     self._fk[constraint_name("fk", res.name, f.name)] = (res, f.name)
                     self._referrers.setdefault(f.references, []).append((res, f.name))
 
+    @property
+    def db_system(self) -> str:
+        """OpenTelemetry's ``db.system.name``: sqlite, postgresql, mysql, mariadb."""
+        return self.backend_name.lower()
+
     # ---- driver primitives
 
     async def connect(self) -> None:
@@ -150,6 +156,7 @@ class SqlStorage:
             raise self._error(exc, self.classify(exc)) from exc
 
     def _error(self, exc: BaseException, failure: Failure | None) -> OmnicrudError:
+        hooks.db_error(failure.kind if failure is not None else "other")
         if failure is not None and failure.kind in ("unavailable", "lost"):
             return self._unavailable(exc)
         if failure is not None and failure.kind == "unique" and failure.name in self._unique:
@@ -194,19 +201,22 @@ class SqlStorage:
     async def get(self, res: Resource, id: int) -> dict[str, Any] | None:
         if not _ID_MIN <= id <= _ID_MAX:
             return None
-        rows = await self._read(self.sql.get(res), (id,))
+        with hooks.db_statement(self.db_system, "SELECT", res.name):
+            rows = await self._read(self.sql.get(res), (id,))
         return self.sql.decoder(res)(rows[0]) if rows else None
 
     async def list(self, res: Resource, query: ListQuery) -> list[dict[str, Any]]:
         args = self.sql.where_args(res, query.where, [])
         args.append(query.limit)
         args.append(query.offset)
-        rows = await self._read(self.sql.list(res, query), args)
+        with hooks.db_statement(self.db_system, "SELECT", res.name):
+            rows = await self._read(self.sql.list(res, query), args)
         decode = self.sql.decoder(res, query.columns)
         return [decode(r) for r in rows]
 
     async def count(self, res: Resource, where: Expr | None) -> int:
-        rows = await self._read(self.sql.count(res, where), self.sql.where_args(res, where, []))
+        with hooks.db_statement(self.db_system, "SELECT", res.name):
+            rows = await self._read(self.sql.count(res, where), self.sql.where_args(res, where, []))
         return int(rows[0][0])
 
     def _check_references(self, res: Resource, rows: Sequence[Row]) -> None:
@@ -222,7 +232,8 @@ class SqlStorage:
         names = self.sql.insert_names(res)
         args = [[*self.sql.row_args(res, row, names), 1] for row in rows]
         try:
-            records = await self.insert_rows(res, args)
+            with hooks.db_statement(self.db_system, "INSERT", res.name):
+                records = await self.insert_rows(res, args)
         except Exception as exc:
             raise await self._write_error(exc, res, rows, None) from exc
         decode = self.sql.decoder(res)
@@ -241,7 +252,8 @@ class SqlStorage:
         if expected_version is not None:
             args.append(expected_version)
         try:
-            record = await self.update_row(res, plan, args, id)
+            with hooks.db_statement(self.db_system, "UPDATE", res.name):
+                record = await self.update_row(res, plan, args, id)
         except Exception as exc:
             raise await self._write_error(exc, res, [values], None) from exc
         if record is None:
@@ -254,7 +266,8 @@ class SqlStorage:
         plan = self.sql.delete(res, expected_version is not None)
         args = [id] if expected_version is None else [id, expected_version]
         try:
-            count = await self.execute(plan, args)
+            with hooks.db_statement(self.db_system, "DELETE", res.name):
+                count = await self.execute(plan, args)
         except Exception as exc:
             raise await self._write_error(exc, res, [], id) from exc
         if count == 0:

@@ -134,6 +134,14 @@ class PostgresStorage(SqlStorage):
             raise self._unavailable(exc) from exc
         return f"PostgreSQL {str(version).split()[0]}"
 
+    def pool_stats(self) -> dict[str, int]:
+        """``omnicrud_db_pool_connections{state}`` (omnicrud.core.hooks.PoolStats)."""
+        pool = self.pool
+        if pool is None:
+            return {"idle": 0, "in_use": 0, "max": self.settings.pool_size}
+        idle = pool.get_idle_size()
+        return {"idle": idle, "in_use": pool.get_size() - idle, "max": pool.get_max_size()}
+
     # ---- driver primitives
 
     def classify(self, exc: BaseException) -> Failure | None:
