@@ -36,6 +36,10 @@ OPS_BY_KIND: dict[Kind, tuple[Op, ...]] = {
 RESERVED_PARAMS = frozenset({"limit", "offset", "skip", "cursor", "sort", "fields", "count"})
 MAX_IN_VALUES = 1000
 MAX_FILTERS = 100
+MAX_PATTERN_CHARS = 500
+"""Longest ``contains``/``icontains``/``startswith`` value: escaped, it stays within every
+backend's pattern limits (MongoDB caps regular expressions), so the answer is the same
+everywhere."""
 """Most filter conditions one request may combine (each is one node of the expression tree)."""
 MAX_OFFSET = 2**31 - 1
 """Largest ``offset``/``skip``: every backend's integer type holds it (PostgreSQL binds int4)."""
@@ -175,6 +179,8 @@ def parse_filters(res: Resource, params: Iterable[tuple[str, str]]) -> list[Cond
             values = tuple(dict.fromkeys(parse_value(f, p, key) for p in parts))
             conds.append(Cond(name, "in", values))
         else:
+            if op in ("contains", "icontains", "startswith") and len(text) > MAX_PATTERN_CHARS:
+                raise BadQuery(f"{key}: at most {MAX_PATTERN_CHARS} characters", key)
             conds.append(Cond(name, op, parse_value(f, text, key)))
     return conds
 

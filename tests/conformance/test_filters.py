@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conformance.support import created, listing, make_user, names, uid
+from tests.conformance.support import created, listing, make_user, names, problem, uid
 
 ROWS: list[tuple[str, float, str | None]] = [
     ("a", 1.5, "apple"),
@@ -198,3 +198,12 @@ def test_icontains_ascii(client: TestClient) -> None:
 def test_in_with_many_values(client: TestClient, prefix: str) -> None:
     values = ",".join(str(v) for v in range(1000, 1500)) + ",2.5,0"
     assert names(client, prefix, price__in=values) == ["b", "d", "e"]
+
+
+@pytest.mark.parametrize("op", ["contains", "icontains", "startswith"])
+def test_pattern_values_are_capped_the_same_everywhere(client: TestClient, op: str) -> None:
+    """MongoDB caps regular expressions: a long pattern value is 400 on every backend."""
+    assert client.get(f"/items?name__{op}={'x' * 500}").status_code == 200
+    response = client.get(f"/items?name__{op}={'x' * 501}")
+    problem(response, 400, "bad-query")
+    assert response.json()["param"] == f"name__{op}"

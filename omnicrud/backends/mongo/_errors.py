@@ -7,7 +7,13 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pymongo.errors import BulkWriteError, ConnectionFailure, OperationFailure, PyMongoError
+from pymongo.errors import (
+    BulkWriteError,
+    ConnectionFailure,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 from omnicrud.core.errors import Conflict, OmnicrudError, StorageError, Unavailable
 
@@ -59,3 +65,18 @@ def translate(exc: PyMongoError, layout: Layout | None) -> OmnicrudError:
         return Unavailable("the database did not answer in time")
     log.error("MongoDB refused an operation: %r", exc)
     return StorageError("the database failed to run the operation")
+
+
+_AUTHENTICATION_FAILED = 18
+
+
+def connect_reason(exc: PyMongoError) -> str:
+    """Why the first command failed, in words an operator acts on (no driver text: the
+    topology description it carries names every host and its error)."""
+    if isinstance(exc, OperationFailure) and exc.code == _AUTHENTICATION_FAILED:
+        return "authentication failed"
+    if isinstance(exc, ServerSelectionTimeoutError):
+        return "no server answered (refused, unreachable or timed out)"
+    if getattr(exc, "timeout", False):
+        return "timed out"
+    return "cannot be reached"

@@ -45,7 +45,7 @@ from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import VERSION, FieldSpec, Resource
 from omnicrud.core.storage import Row
 
-from ._errors import conflict_field, duplicate_details, translate
+from ._errors import conflict_field, connect_reason, duplicate_details, translate
 from ._layout import Layout, index_specs
 from ._query import to_filter, to_sort
 from ._writes import insert_in_transaction, insert_or_undo, restore
@@ -62,7 +62,7 @@ with ``_``, so no resource can collide with it)."""
 
 DEFAULT_DATABASE = "omnicrud"
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # BSON integers; no row has an id outside
-_SOCKET_MARGIN = 2.0  # seconds past maxTimeMS before the client gives up on a socket
+_SOCKET_MARGIN = 1.0  # seconds past maxTimeMS before the client gives up on a socket
 
 
 class MongoStorage:
@@ -105,6 +105,9 @@ class MongoStorage:
                 waitQueueTimeoutMS=int(s.pool_timeout * 1000),
                 maxPoolSize=s.pool_size,
                 journal=True,
+                # A read retried after a socket timeout would wait a second timeout: the
+                # contract bounds every request by the configured timeouts, then 503.
+                retryReads=False,
                 appname="omnicrud",
             )
         except (ConfigurationError, ValueError, TypeError) as exc:
@@ -114,7 +117,7 @@ class MongoStorage:
             hello = await client.admin.command("hello", maxTimeMS=self._ms)
         except PyMongoError as exc:
             await client.close()
-            raise translate(exc, None) from exc
+            raise Unavailable(f"MongoDB at {mask_url(self._url)}: {connect_reason(exc)}") from exc
         replicated = "setName" in hello or hello.get("msg") == "isdbgrid"
         # Sessions (logicalSessionTimeoutMinutes) plus a replica set or mongos: transactions.
         self.transactions = replicated and "logicalSessionTimeoutMinutes" in hello
