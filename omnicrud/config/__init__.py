@@ -61,6 +61,11 @@ class Settings(BaseSettings):
         25, ge=1, description="Seconds SIGTERM waits for requests in flight."
     )
     metrics: bool = Field(True, description="Serve Prometheus metrics on /metrics.")
+    mcp: bool = Field(
+        False,
+        description="Serve the resources as MCP tools at /mcp (Streamable HTTP; needs the "
+        "omnicrud[mcp] extra).",
+    )
 
     # --- Authentication (omnicrud.auth, CONTRACT §7). Off unless jwt_secret, jwks_url,
     # oidc_issuer or api_keys is set; off, every request may do everything. ---
@@ -95,4 +100,3 @@ class Settings(BaseSettings):
         50, ge=1, description="Failures per username over all clients."
     )
     login_window: float = Field(300.0, gt=0, description="Seconds failures are counted for.")
-
