@@ -23,7 +23,16 @@ from omnicrud.config import Settings
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row, Storage
 
-from . import schemas
+from .schemas import (
+    create_schema,
+    delete_schema,
+    describe,
+    describe_schema,
+    filter_params,
+    get_schema,
+    list_schema,
+    update_schema,
+)
 
 Handler = Callable[[Storage, Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
 # Hints for clients (which tools need a human's confirmation): a merge patch overwrites what
@@ -130,7 +139,7 @@ class ResourceTools:
             fields=_str(args, "fields"),
             count=count,
         )
-        params = list(schemas.filter_params(filters))
+        params = list(filter_params(filters))
         return await self.service.list(storage, params, page, **scope)
 
     async def get(self, storage: Storage, who: Principal, args: dict[str, Any]) -> dict[str, Any]:
@@ -172,7 +181,7 @@ class ResourceTools:
                 f"list_{r}",
                 f"List {r} rows: filters (field or field__op keys), sort, fields, cursor "
                 "pages, count. Returns {items, next_cursor, total}.",
-                schemas.list_schema(self.res, self.settings),
+                list_schema(self.res, self.settings),
                 READ,
                 "read",
                 self.list_rows,
@@ -180,7 +189,7 @@ class ResourceTools:
             (
                 f"get_{r}",
                 f"Read one {r} row by id; etag is its current version (for if_match).",
-                schemas.get_schema(),
+                get_schema(),
                 READ,
                 "read",
                 self.get,
@@ -188,7 +197,7 @@ class ResourceTools:
             (
                 f"create_{r}",
                 f"Create one {r} row; the arguments are its fields. Returns the row and etag.",
-                schemas.create_schema(self.res),
+                create_schema(self.res),
                 CREATE,
                 "write",
                 self.create,
@@ -197,7 +206,7 @@ class ResourceTools:
                 f"update_{r}",
                 f"Change one {r} row with a JSON Merge Patch; with if_match, only if the "
                 "row still has that etag.",
-                schemas.update_schema(self.res),
+                update_schema(self.res),
                 UPDATE,
                 "write",
                 self.update,
@@ -205,7 +214,7 @@ class ResourceTools:
             (
                 f"delete_{r}",
                 f"Delete one {r} row; with if_match, only if the row still has that etag.",
-                schemas.delete_schema(),
+                delete_schema(),
                 DELETE,
                 "write",
                 self.delete,
@@ -237,7 +246,7 @@ class Catalog:
             name=DESCRIBE,
             description="The resources you can reach: fields, types, filter names, "
             "relations and the tools for each.",
-            inputSchema=schemas.describe_schema(),
+            inputSchema=describe_schema(),
             annotations=READ,
         )
         self.entries[DESCRIBE] = Entry(describe, None, "read", self.describe)
@@ -262,5 +271,5 @@ class Catalog:
                 if e.resource == res.name and self.usable(who, e)
             ]
             if names:
-                out.append(schemas.describe(res, names))
+                out.append(describe(res, names))
         return {"resources": out}

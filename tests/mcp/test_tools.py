@@ -4,6 +4,8 @@ whichever database ``DATABASE_URL`` names (no test knows which)."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 
 import httpx
@@ -155,3 +157,18 @@ def test_invalid_credentials_are_401_before_the_transport(auth_server: Server) -
         assert answer.json()["type"].endswith(":unauthorized")
     good = {"Authorization": f"Bearer {token('items:read')}", **accept}
     assert httpx.post(f"{auth_server.url}/mcp", json=initialize, headers=good).status_code == 200
+
+
+def test_mcp_sdk_is_imported_only_when_the_endpoint_is_on() -> None:
+    code = (
+        "import sys\n"
+        "from omnicrud.api.app import create_app\n"
+        "from omnicrud.config import Settings\n"
+        "create_app(Settings(database_url='sqlite:///:memory:'))\n"
+        "assert 'mcp' not in sys.modules, 'mcp imported with OMNICRUD_MCP off'\n"
+        "app = create_app(Settings(database_url='sqlite:///:memory:', mcp=True))\n"
+        "assert 'mcp' in sys.modules\n"
+        "assert any(getattr(r, 'path', None) == '/mcp' for r in app.routes)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
