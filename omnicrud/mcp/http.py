@@ -64,7 +64,7 @@ class McpEndpoint:
 
     async def _refuse(self, send: Send, problem: Problem) -> None:
         body = orjson.dumps(problem_body(problem, PATH))
-        headers = [(b"content-type", PROBLEM_JSON.encode())]
+        headers = [(b"content-type", PROBLEM_JSON.encode()), (b"content-length", b"%d" % len(body))]
         headers += [(k.lower().encode(), v.encode()) for k, v in (problem.headers or {}).items()]
         await send({"type": "http.response.start", "status": problem.status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
