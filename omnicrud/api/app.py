@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import logging
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from omnicrud import ops
+from omnicrud.auth import Authenticator
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
@@ -35,6 +38,7 @@ def create_app(
 ) -> FastAPI:
     deployment = Deployment.load(settings, resources)
     settings = deployment.settings
+    mcp_run: Callable[[], AbstractAsyncContextManager[None]] | None = None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +51,8 @@ def create_app(
             deployment.backend.name,
         )
         try:
-            yield
+            async with mcp_run() if mcp_run else contextlib.nullcontext():
+                yield
         finally:
             await database.stop()
 
@@ -78,6 +83,17 @@ def create_app(
 
     for path in sorted(crud_paths):
         app.add_api_route(path, options, methods=["OPTIONS"], include_in_schema=False)
+
+    if settings.mcp:
+        # Lazy on purpose: the mcp SDK is an optional extra, imported only when /mcp is on.
+        from omnicrud.mcp import PATH, McpEndpoint  # noqa: PLC0415
+
+        # auth2: pass the app's Authenticator (the one the REST routes use) here.
+        endpoint = McpEndpoint(
+            deployment.resources, settings, Authenticator.from_settings(settings), app.state
+        )
+        app.router.routes.append(Route(PATH, endpoint))
+        mcp_run = endpoint.run
 
     @app.get("/livez", tags=["service"], summary="The process is up")
     async def livez() -> Response:

@@ -34,6 +34,8 @@ RETRY_AFTER = "5"
 TITLES: dict[str, tuple[int, str]] = {
     "malformed-json": (400, "Malformed JSON"),
     "bad-query": (400, "Bad query parameter"),
+    "unauthorized": (401, "Unauthorized"),
+    "forbidden": (403, "Forbidden"),
     "not-found": (404, "Not found"),
     "method-not-allowed": (405, "Method not allowed"),
     "unique-conflict": (409, "Unique field already taken"),
@@ -64,16 +66,21 @@ class Problem(Exception):
         self.extra = extra
 
 
-def problem_response(request: Request, problem: Problem) -> Response:
-    body: dict[str, Any] = {
+def problem_body(problem: Problem, instance: str) -> dict[str, Any]:
+    """The problem+json document (also what an MCP tool error carries)."""
+    return {
         "type": TYPE_PREFIX + problem.slug,
         "title": TITLES[problem.slug][1],
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.url.path,
+        "instance": instance,
         **problem.extra,
         "request_id": REQUEST_ID.get(),  # ops: CONTRACT §10
     }
+
+
+def problem_response(request: Request, problem: Problem) -> Response:
+    body = problem_body(problem, request.url.path)
     return Response(
         orjson.dumps(body), problem.status, headers=problem.headers, media_type=PROBLEM_JSON
     )

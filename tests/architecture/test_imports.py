@@ -28,6 +28,7 @@ FORBIDDEN = {
     "omnicrud.api": ("omnicrud.cli", "omnicrud.backends"),
     "omnicrud.bootstrap": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),
     "omnicrud.example": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),
+    "omnicrud.mcp": ("omnicrud.cli", "omnicrud.backends", "omnicrud.bootstrap"),
 }
 ALLOWED = ("omnicrud.config", "omnicrud.backends.sql.schema")
 """Importable from anywhere: settings data, and the column types migration scripts use."""
