@@ -5,7 +5,7 @@ scripts are) is decided in ``omnicrud.bootstrap``."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./omnicrud.db"
@@ -46,3 +46,38 @@ class Settings(BaseSettings):
         description="Directory of the deployment's migration scripts; default: migrations/ "
         "next to the resources module (the bundled example's scripts without one).",
     )
+
+    # --- Authentication (omnicrud.auth, CONTRACT §7). Off unless jwt_secret, jwks_url,
+    # oidc_issuer or api_keys is set; off, every request may do everything. ---
+    jwt_secret: SecretStr | None = Field(
+        None, description="HS256 secret (at least 32 bytes) for bearer JWTs and built-in login."
+    )
+    jwks_url: str | None = Field(None, description="JWKS of an issuer (RS256, ES256, EdDSA).")
+    oidc_issuer: str | None = Field(
+        None, description="OIDC issuer: its discovery names the JWKS; tokens' iss must match."
+    )
+    jwt_audience: str | None = Field(None, description="Required aud claim when set.")
+    jwt_issuer: str | None = Field(
+        None,
+        description="Required iss of HS256 tokens (and of JWKS tokens without oidc_issuer); "
+        "also the iss of built-in login tokens (default 'omnicrud').",
+    )
+    jwt_leeway: float = Field(30.0, ge=0, description="Seconds of clock skew for exp/nbf/iat.")
+    jwks_timeout: float = Field(3.0, gt=0, description="Seconds one JWKS/discovery fetch may take.")
+    jwks_max_age: float = Field(300.0, ge=30, description="Seconds before keys are refreshed.")
+    anonymous_scopes: str = Field("", description="Scopes of requests without credentials.")
+    public_docs: bool = Field(True, description="/docs and /openapi.json open without auth.")
+    api_keys: bool = Field(False, description="Accept API keys (omnicrud keys create).")
+    api_key_cache_seconds: float = Field(
+        5.0, ge=0, le=5, description="Seconds a looked-up API key is trusted (revocation delay)."
+    )
+    token_lifetime: int = Field(3600, ge=60, description="Seconds a built-in login token lasts.")
+    login_scopes: str = Field(
+        "*:read *:write", description="Scopes a built-in login grants (narrowed by ?scope)."
+    )
+    login_max_failures: int = Field(5, ge=1, description="Failures per username and client.")
+    login_max_failures_per_username: int = Field(
+        50, ge=1, description="Failures per username over all clients."
+    )
+    login_window: float = Field(300.0, gt=0, description="Seconds failures are counted for.")
+
