@@ -13,6 +13,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from omnicrud.auth import Authenticator
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
@@ -21,7 +22,10 @@ from omnicrud.core.resources import Resource
 from . import openapi, problems
 from .deps import StorageDep
 from .lifecycle import Database
+from .login import TOKEN_PATH, accounts_resource, install_login
+from .openapi_security import secure
 from .router import crud_router
+from .security import StateAuthStore
 
 log = logging.getLogger("omnicrud")
 READY_TIMEOUT = 1.5
@@ -33,6 +37,8 @@ def create_app(
 ) -> FastAPI:
     deployment = Deployment.load(settings, resources)
     settings = deployment.settings
+    state_store: StateAuthStore | None = None
+    authenticator = Authenticator()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,19 +54,32 @@ def create_app(
             yield
         finally:
             await database.stop()
+            await authenticator.aclose()
 
+    closed_docs = auth_configured(settings) and not settings.public_docs
     app = FastAPI(
         title="omnicrud",
         summary="The same REST CRUD API on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB.",
         version=importlib.metadata.version("omnicrud"),
         lifespan=lifespan,
+        docs_url=None if closed_docs else "/docs",
+        redoc_url=None if closed_docs else "/redoc",
+        openapi_url=None if closed_docs else "/openapi.json",
     )
     app.state.settings = settings
     problems.install(app)
+    if auth_configured(settings):
+        state_store = StateAuthStore(app.state)
+        authenticator = Authenticator.from_settings(settings, key_store=state_store)
+    app.state.authenticator = authenticator
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        app.router.routes.extend(crud_router(res, settings).routes)
+        app.router.routes.extend(crud_router(res, settings, authenticator).routes)
+    accounts = accounts_resource(deployment.resources)
+    login = state_store is not None and accounts is not None and settings.jwt_secret is not None
+    if login and state_store is not None and accounts is not None:
+        install_login(app, settings, accounts, state_store)
 
     async def options(request: Request) -> Response:
         allow = ", ".join(problems.allowed_methods(request))
@@ -92,11 +111,21 @@ def create_app(
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = FastAPI.openapi(app)
-            app.openapi_schema = openapi.finalize(spec, deployment.resources)
+            spec = openapi.finalize(spec, deployment.resources)
+            if authenticator.enabled:
+                secure(spec, deployment.resources, TOKEN_PATH if login else None)
+            app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
     return app
+
+
+def auth_configured(settings: Settings) -> bool:
+    """Whether the settings turn authentication on (CONTRACT §7: off unless configured)."""
+    return bool(
+        settings.jwt_secret or settings.jwks_url or settings.oidc_issuer or settings.api_keys
+    )
 
 
 def openapi_json(app: FastAPI) -> bytes:

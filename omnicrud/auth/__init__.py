@@ -34,6 +34,7 @@ from .principal import (
     required_scope,
     sees_all_owners,
 )
+from .stores import AuthStore, ResourceAccounts
 
 __all__ = [
     "ADMIN",
@@ -46,6 +47,7 @@ __all__ = [
     "AccountStore",
     "Action",
     "AuthError",
+    "AuthStore",
     "Authenticator",
     "CacheInfo",
     "Forbidden",
@@ -59,6 +61,7 @@ __all__ = [
     "Kind",
     "Login",
     "Principal",
+    "ResourceAccounts",
     "ThrottlePolicy",
     "ThrottleState",
     "ThrottleStore",

@@ -80,4 +80,3 @@ class Settings(BaseSettings):
         50, ge=1, description="Failures per username over all clients."
     )
     login_window: float = Field(300.0, gt=0, description="Seconds failures are counted for.")
-
