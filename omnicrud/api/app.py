@@ -13,7 +13,7 @@ import orjson
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
-from omnicrud.auth import Authenticator
+from omnicrud.auth import Authenticator, Unauthorized
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
@@ -118,6 +118,16 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+    if closed_docs:
+
+        @app.get("/openapi.json", include_in_schema=False)
+        async def private_openapi(request: Request) -> Response:
+            """With OMNICRUD_PUBLIC_DOCS=false: for any valid credentials (401 otherwise)."""
+            who = await authenticator.authenticate(request.headers.get("authorization"))
+            if who.kind == "anonymous":
+                raise Unauthorized("missing", token_sent=False)
+            return Response(openapi_json(app), media_type="application/json")
+
     return app
 
 

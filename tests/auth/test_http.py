@@ -186,7 +186,12 @@ def test_service_routes_stay_open(api: TestClient) -> None:
 
 def test_docs_can_be_closed(settings: Settings) -> None:
     with auth_client(settings, public_docs=False) as client:
-        assert client.get("/openapi.json").status_code == 404
+        r = client.get("/openapi.json")
+        assert r.status_code == 401
+        assert r.headers["www-authenticate"] == "Bearer"
+        with_token = client.get("/openapi.json", headers=bearer(token(1, "items:read")))
+        assert with_token.status_code == 200
+        assert "securitySchemes" in with_token.json()["components"]
         assert client.get("/docs").status_code == 404
         assert client.get("/livez").status_code == 200
 
