@@ -38,10 +38,7 @@ def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
 
 def _open_auth(storage: Storage) -> AuthStore:
     from ._auth_store import MongoAuthStore  # noqa: PLC0415 - imports pymongo
-    from ._storage import MongoStorage  # noqa: PLC0415 - imports pymongo
 
-    if not isinstance(storage, MongoStorage):
-        raise TypeError("the MongoDB auth store needs a MongoDB storage")
     return MongoAuthStore(storage)
 
 

@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure, PyMongoError
 from omnicrud.auth import Account, KeyRecord, ThrottleState
 from omnicrud.core.errors import Conflict
 from omnicrud.core.resources import Resource
+from omnicrud.core.storage import Storage
 
 from ._errors import translate
 from ._layout import key_of
@@ -69,7 +70,9 @@ def _record(doc: Doc) -> KeyRecord:
 class MongoAuthStore:
     """KeyStore, ThrottleStore and AccountStore on a connected MongoDB storage."""
 
-    def __init__(self, storage: MongoStorage) -> None:
+    def __init__(self, storage: Storage) -> None:
+        if not isinstance(storage, MongoStorage):
+            raise TypeError("the MongoDB auth store needs a MongoDB storage")
         self._storage = storage
         self._ms = int(storage._settings.query_timeout * 1000)
 

@@ -53,11 +53,8 @@ def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
 
 
 def _open_auth(storage: Storage) -> AuthStore:
-    from ._auth_store import SqlAuthStore  # noqa: PLC0415 - with the storage's driver
-    from ._base import SqlStorage  # noqa: PLC0415 - idem
+    from ._auth_store import SqlAuthStore  # noqa: PLC0415 - SQLAlchemy dialects, like _open_schema
 
-    if not isinstance(storage, SqlStorage):
-        raise TypeError("the SQL auth store needs a SQL storage")
     return SqlAuthStore(storage)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from omnicrud.auth import Account, KeyRecord, ThrottleState
 from omnicrud.core.errors import Conflict, OmnicrudError
 from omnicrud.core.resources import Resource
+from omnicrud.core.storage import Storage
 
 from ._base import SqlStorage
 from ._statements import Plan
@@ -105,7 +106,9 @@ def _upsert(dialect_name: str) -> Any:
 class SqlAuthStore:
     """KeyStore, ThrottleStore and AccountStore on a connected SQL storage."""
 
-    def __init__(self, storage: SqlStorage) -> None:
+    def __init__(self, storage: Storage) -> None:
+        if not isinstance(storage, SqlStorage):
+            raise TypeError("the SQL auth store needs a SQL storage")
         self._s = storage
         name = storage.sql.dialect_name
         k, t = KEYS, THROTTLE
