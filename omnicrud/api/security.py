@@ -39,19 +39,15 @@ class Caller:
     """The caller as a CRUD operation sees it.
 
     ``owner``: the condition every statement on an owned resource carries (None: none).
-    ``stamp``: the owner value a create stores (None: the subject cannot own rows here,
-    and then, when ``owner`` is also None but ``scoped`` is set, it sees no owned rows).
+    ``stamp``: the owner value a create stores (None: the subject cannot own rows here).
+    ``sees_nothing``: owner scoping applies but the subject cannot own a row of this
+    resource (an API key's ``key:<id>`` for an int owner field): it sees no owned rows.
     """
 
     principal: Principal
     owner: OwnerFilter | None = None
     stamp: Any = None
-    scoped: bool = False
-
-    @property
-    def sees_nothing(self) -> bool:
-        """Owner scoping applies but the subject cannot own a row of this resource."""
-        return self.scoped and self.owner is None
+    sees_nothing: bool = False
 
 
 OPEN = Caller(SYSTEM)
@@ -89,8 +85,8 @@ class Access:
         if sees_all_owners(principal):
             return Caller(principal, None, stamp)
         if stamp is None:
-            return Caller(principal, None, None, scoped=True)
-        return Caller(principal, (owner_field.name, stamp), stamp, scoped=True)
+            return Caller(principal, None, None, sees_nothing=True)
+        return Caller(principal, (owner_field.name, stamp), stamp)
 
 
 class StateAuthStore:
