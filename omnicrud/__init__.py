@@ -5,10 +5,11 @@ import importlib.metadata
 from omnicrud.api.app import create_app
 from omnicrud.api.deps import StorageDep
 from omnicrud.config import Settings
-from omnicrud.core.resources import Indexed, References, Resource, Secret, Unique
+from omnicrud.core.resources import Indexed, Owner, References, Resource, Secret, Unique
 
 __all__ = [
     "Indexed",
+    "Owner",
     "References",
     "Resource",
     "Secret",

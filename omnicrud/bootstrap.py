@@ -20,7 +20,17 @@ from omnicrud.core.resources import Resource, check_resources
 from omnicrud.core.schema import SchemaManager, SchemaTarget
 from omnicrud.core.storage import Storage
 
-SERVICE_ROUTES = ("livez", "readyz", "docs", "redoc", "openapi.json", "problems", "metrics")
+SERVICE_ROUTES = (
+    "livez",
+    "readyz",
+    "docs",
+    "redoc",
+    "openapi.json",
+    "problems",
+    "metrics",
+    "auth",
+    "mcp",
+)
 """Paths of the service's own routes: no resource may take these names."""
 BUNDLED_MIGRATIONS = Path(example.__file__).resolve().parent / "migrations"
 """The bundled example's migration scripts, shipped inside the package."""

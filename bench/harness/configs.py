@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import jwt
 
 from .env import BENCH, CRUDROUTER_VENV, VENV
 
@@ -12,6 +15,8 @@ SCENARIOS = ("get_one", "list", "patch", "post")
 """Order within one server's turn: reads first, and PATCH before POST so ids stay 1..N."""
 UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--workers", "1")
 POOL = 64
+AUTH_SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
+"""HS256 secret of the authenticated configs (a benchmark, not a deployment)."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,8 @@ class Config:
     lua_env: dict[str, str] = field(default_factory=dict)
     notes: dict[str, str] = field(default_factory=dict)
     """scenario -> why it is missing or differs."""
+    api_key: bool = False
+    """Make an API key (``omnicrud keys create``) and send it as BENCH_AUTHORIZATION."""
 
     def argv(self, port: int) -> list[str]:
         if not self.app:
@@ -59,6 +66,26 @@ class Config:
 HELLO = Config("hello", ("hello",), app="hello:app", ready_path="/hello")
 
 
+def _bench_token() -> str:
+    claims = {"sub": "1", "scope": "items:read", "exp": int(time.time()) + 7 * 86400}
+    return jwt.encode(claims, AUTH_SECRET, algorithm="HS256")
+
+
+def authenticated() -> list[Config]:
+    """omnicrud's GET-one with auth on: an HS256 JWT (verified once, then cached per
+    token) and an API key (cached up to 5 s). Target: >= 0.9 x the unauthenticated run."""
+    env = {"OMNICRUD_JWT_SECRET": AUTH_SECRET, "OMNICRUD_API_KEYS": "true"}
+    return [
+        Config(
+            "omnicrud-jwt",
+            ("get_one",),
+            ready_path="/livez",
+            lua_env={**env, "BENCH_AUTHORIZATION": f"Bearer {_bench_token()}"},
+        ),
+        Config("omnicrud-key", ("get_one",), ready_path="/livez", lua_env=env, api_key=True),
+    ]
+
+
 def configs_for(backend: str) -> list[Config]:
     """In the order each round runs them."""
     sql = backend != "mongo"
@@ -66,6 +93,7 @@ def configs_for(backend: str) -> list[Config]:
         HELLO,
         Config("reference", SCENARIOS, app=f"ref_{backend}:app"),
         Config("omnicrud", SCENARIOS),
+        *authenticated(),
     ]
     if sql:
         found.append(

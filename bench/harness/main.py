@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import os
 import platform
@@ -49,6 +50,23 @@ def _env(config: configs.Config, db: dbs.Database) -> dict[str, str]:
     env["OMNICRUD_POOL_SIZE"] = str(configs.POOL)
     env.update(config.lua_env)
     return env
+
+
+def with_api_key(config: configs.Config, db: dbs.Database) -> configs.Config:
+    """``config`` sending a fresh API key (made by ``omnicrud keys create``), when it asks."""
+    if not config.api_key:
+        return config
+    omnicrud = str(config.venv / "bin" / "omnicrud")
+    name = f"bench-{time.time_ns()}"
+    made = subprocess.run(
+        [omnicrud, "keys", "create", "--name", name, "--scopes", "items:read"],
+        env=_env(config, db),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lua_env = {**config.lua_env, "BENCH_AUTHORIZATION": f"Bearer {made.stdout.strip()}"}
+    return dataclasses.replace(config, lua_env=lua_env, api_key=False)
 
 
 def start(config: configs.Config, db: dbs.Database, ready: str | None = None) -> procs.Server:
@@ -108,7 +126,7 @@ def run_backend(args: argparse.Namespace, backend: str, load_opts: wrk.Load) -> 
             print(f"  DIFF {line}")
         runs: dict[str, dict[str, list[dict[str, float]]]] = {}
         for round_no in range(1, args.rounds + 1):
-            for config in cfgs:
+            for config in map(lambda c: with_api_key(c, db), cfgs):
                 scenarios = [
                     s
                     for s in config.scenarios

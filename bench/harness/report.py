@@ -16,6 +16,10 @@ TARGETS = {"get_one": 0.9, "list": 0.85, "post": 0.8, "patch": 0.8}
 PEERS = ("fastcrud", "crudrouter")
 
 
+AUTHENTICATED = ("omnicrud-jwt", "omnicrud-key")
+"""omnicrud GET-one with an HS256 JWT / an API key: its ratio says what auth costs."""
+
+
 def summarize(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """One config x scenario over its rounds."""
     rps = [r["rps"] for r in runs]
@@ -47,7 +51,7 @@ def ratios(summary: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
     """scenario -> {"reference": omnicrud/reference, "<peer>": omnicrud/peer}."""
     found: dict[str, dict[str, float]] = {}
     for scenario, omni in summary.get("omnicrud", {}).items():
-        for other in ("reference", *PEERS):
+        for other in ("reference", *PEERS, *AUTHENTICATED):
             theirs = summary.get(other, {}).get(scenario)
             if theirs and theirs["rps"] > 0:
                 found.setdefault(scenario, {})[other] = omni["rps"] / theirs["rps"]
@@ -72,6 +76,16 @@ def targets(backend: str, summary: dict[str, Any], ratio: dict[str, Any]) -> lis
         if value is not None:
             checks.append(
                 {"what": "get_one ≥ 2 x FastCRUD", "value": round(value, 3), "met": value >= 2}
+            )
+    for config in AUTHENTICATED:
+        value = ratio.get("get_one", {}).get(config)
+        if value:
+            checks.append(
+                {
+                    "what": f"get_one {config} ≥ 0.9 x omnicrud without auth",
+                    "value": round(1 / value, 3),
+                    "met": 1 / value >= 0.9,
+                }
             )
     for scenario, s in summary.get("omnicrud", {}).items():
         # No latency recorded (every request timed out) is a miss, not a ratio of 0.

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import importlib.metadata
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from omnicrud import ops
-from omnicrud.auth import Authenticator
+from omnicrud.auth import METRICS_SCOPE, Authenticator, Forbidden, Unauthorized, grants
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
@@ -26,7 +26,10 @@ from . import openapi, problems
 from .deps import StorageDep
 from .docs import install_docs
 from .lifecycle import Database
+from .login import TOKEN_PATH, accounts_resource, install_login
+from .openapi_security import secure
 from .router import crud_router
+from .security import StateAuthStore
 
 log = logging.getLogger("omnicrud")
 READY_TIMEOUT = 1.5
@@ -39,6 +42,8 @@ def create_app(
     deployment = Deployment.load(settings, resources)
     settings = deployment.settings
     mcp_run: Callable[[], AbstractAsyncContextManager[None]] | None = None
+    state_store: StateAuthStore | None = None
+    authenticator = Authenticator()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -55,7 +60,9 @@ def create_app(
                 yield
         finally:
             await database.stop()
+            await authenticator.aclose()
 
+    closed_docs = auth_configured(settings) and not settings.public_docs
     app = FastAPI(
         title="omnicrud",
         summary="The same REST CRUD API on SQLite, PostgreSQL, MySQL/MariaDB and MongoDB.",
@@ -63,19 +70,31 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # install_docs serves /docs and /redoc without a CDN
         redoc_url=None,
+        openapi_url=None if closed_docs else "/openapi.json",
         telemetry=ops.fastapi_telemetry(),
     )
     app.state.settings = settings
-    install_docs(app, settings)
+    if not closed_docs:
+        install_docs(app, settings)
     problems.install(app)
     ops.install(app, settings)
+    if auth_configured(settings):
+        state_store = StateAuthStore(app.state)
+        authenticator = Authenticator.from_settings(settings, key_store=state_store)
+    app.state.authenticator = authenticator
+    if authenticator.enabled:
+        app.dependency_overrides[ops.metrics_access] = metrics_guard(authenticator)
     crud_paths: set[str] = set()
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        routes = crud_router(res, settings).routes
+        routes = crud_router(res, settings, authenticator).routes
         app.router.routes.extend(routes)
         crud_paths |= {str(getattr(route, "path", "")) for route in routes}
+    accounts = accounts_resource(deployment.resources)
+    login = state_store is not None and accounts is not None and settings.jwt_secret is not None
+    if login and state_store is not None and accounts is not None:
+        install_login(app, settings, accounts, state_store)
 
     async def options(request: Request) -> Response:
         allow = ", ".join(problems.allowed_methods(request))
@@ -88,10 +107,7 @@ def create_app(
         # Lazy on purpose: the mcp SDK is an optional extra, imported only when /mcp is on.
         from omnicrud.mcp import PATH, McpEndpoint  # noqa: PLC0415
 
-        # auth2: pass the app's Authenticator (the one the REST routes use) here.
-        endpoint = McpEndpoint(
-            deployment.resources, settings, Authenticator.from_settings(settings), app.state
-        )
+        endpoint = McpEndpoint(deployment.resources, settings, authenticator, app.state)
         app.router.routes.append(Route(PATH, endpoint))
         mcp_run = endpoint.run
 
@@ -118,11 +134,44 @@ def create_app(
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = FastAPI.openapi(app)
-            app.openapi_schema = openapi.finalize(spec, deployment.resources)
+            spec = openapi.finalize(spec, deployment.resources)
+            if authenticator.enabled:
+                secure(spec, deployment.resources, TOKEN_PATH if login else None)
+            app.openapi_schema = spec
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+    if closed_docs:
+
+        @app.get("/openapi.json", include_in_schema=False)
+        async def private_openapi(request: Request) -> Response:
+            """With OMNICRUD_PUBLIC_DOCS=false: for any valid credentials (401 otherwise)."""
+            who = await authenticator.authenticate(request.headers.get("authorization"))
+            if who.kind == "anonymous":
+                raise Unauthorized("missing", token_sent=False)
+            return Response(openapi_json(app), media_type="application/json")
+
     return app
+
+
+def metrics_guard(authenticator: Authenticator) -> Callable[[Request], Awaitable[None]]:
+    """``/metrics`` with auth on: the ``metrics:read`` scope (CONTRACT §7)."""
+
+    async def guard(request: Request) -> None:
+        who = await authenticator.authenticate(request.headers.get("authorization"))
+        if not grants(who, METRICS_SCOPE):
+            if who.kind == "anonymous":
+                raise Unauthorized("missing", token_sent=False)
+            raise Forbidden(METRICS_SCOPE)
+
+    return guard
+
+
+def auth_configured(settings: Settings) -> bool:
+    """Whether the settings turn authentication on (CONTRACT §7: off unless configured)."""
+    return bool(
+        settings.jwt_secret or settings.jwks_url or settings.oidc_issuer or settings.api_keys
+    )
 
 
 def openapi_json(app: FastAPI) -> bytes:

@@ -16,10 +16,12 @@ from .problems import Problem, validation_problem
 Loc = tuple[str | int, ...]
 
 
-def _read_only(body: Mapping[str, Any], loc: Loc) -> list[dict[str, Any]]:
+def _read_only(
+    body: Mapping[str, Any], loc: Loc, server_set: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     return [
         {"loc": [*loc, name], "msg": "Field is read-only", "type": "read_only"}
-        for name in SERVER_FIELDS
+        for name in (*SERVER_FIELDS, *server_set)
         if name in body
     ]
 
@@ -34,14 +36,22 @@ def _nul_errors(values: Mapping[str, Any], loc: Loc) -> list[dict[str, Any]]:
 
 
 def validate(
-    model: type[BaseModel], body: Any, loc: Loc
+    model: type[BaseModel],
+    body: Any,
+    loc: Loc,
+    server_set: tuple[str, ...] = (),
+    fill: Mapping[str, Any] | None = None,
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
-    """(values, []) or (None, errors); errors carry ``loc`` prefixed with ``loc``."""
+    """(values, []) or (None, errors); errors carry ``loc`` prefixed with ``loc``.
+    ``server_set``: fields a body may not send besides the server fields (the owner with
+    auth on); ``fill``: values the server sets, validated with the body."""
     if not isinstance(body, dict):
         return None, [{"loc": list(loc), "msg": "Input should be an object", "type": "dict_type"}]
-    errors = _read_only(body, loc)
+    errors = _read_only(body, loc, server_set)
     if errors:
-        body = {k: v for k, v in body.items() if k not in SERVER_FIELDS}
+        body = {k: v for k, v in body.items() if k not in SERVER_FIELDS and k not in server_set}
+    if fill:
+        body = {**body, **fill}
     try:
         values = model.model_validate(body).model_dump()
     except ValidationError as exc:
@@ -61,14 +71,16 @@ def fields_independent(model: type[BaseModel]) -> bool:
     return not (decorators.model_validators or decorators.field_validators)
 
 
-def check_fields(res: Resource, changes: Mapping[str, Any]) -> dict[str, Any]:
+def check_fields(
+    res: Resource, changes: Mapping[str, Any], server_set: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Validate only the fields a merge patch sets (see ``fields_independent``)."""
-    errors = _read_only(changes, ("body",))
+    errors = _read_only(changes, ("body",), server_set)
     model = res.create_model
     target = model.model_construct()
     values: dict[str, Any] = {}
     for name, value in changes.items():
-        if name in SERVER_FIELDS:
+        if name in SERVER_FIELDS or name in server_set:
             continue
         if name not in model.model_fields:
             errors.append(
@@ -94,8 +106,14 @@ def check_fields(res: Resource, changes: Mapping[str, Any]) -> dict[str, Any]:
     return values
 
 
-def check(model: type[BaseModel], body: Any, loc: Loc = ("body",)) -> dict[str, Any]:
-    values, errors = validate(model, body, loc)
+def check(
+    model: type[BaseModel],
+    body: Any,
+    loc: Loc = ("body",),
+    server_set: tuple[str, ...] = (),
+    fill: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    values, errors = validate(model, body, loc, server_set, fill)
     if values is None:
         raise validation_problem(errors)
     return values

@@ -13,7 +13,7 @@ from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import Unavailable
 from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.resources import Resource
-from omnicrud.core.storage import Row, Storage
+from omnicrud.core.storage import OwnerFilter, Row, Storage
 
 log = logging.getLogger("omnicrud")
 RETRY_SECONDS = 0.5
@@ -40,7 +40,7 @@ class Offline:
     async def create(self, res: Resource, rows: Sequence[Row]) -> list[Row]:
         raise self._down()
 
-    async def get(self, res: Resource, id: int) -> Row | None:
+    async def get(self, res: Resource, id: int, owner: OwnerFilter | None = None) -> Row | None:
         raise self._down()
 
     async def list(self, res: Resource, query: ListQuery) -> list[Row]:
@@ -50,11 +50,22 @@ class Offline:
         raise self._down()
 
     async def update(
-        self, res: Resource, id: int, values: Row, expected_version: int | None
+        self,
+        res: Resource,
+        id: int,
+        values: Row,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
     ) -> Row:
         raise self._down()
 
-    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+    async def delete(
+        self,
+        res: Resource,
+        id: int,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
+    ) -> None:
         raise self._down()
 
 
@@ -112,6 +123,9 @@ class Database:
             if down is not None:
                 log.info("database %s reachable: serving", self.deployment.masked_url)
             self.storage = storage
+            make_auth_store = self.deployment.backend.auth_store
+            if make_auth_store is not None:  # before the storage: no route sees one alone
+                self.state.auth_store = make_auth_store(storage)
             self.state.storage = storage
             return
 

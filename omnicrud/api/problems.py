@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
 
+from omnicrud.auth import AuthError, Forbidden, IssuerUnavailable, Throttled, Unauthorized
 from omnicrud.core.errors import (
     BadQuery,
     Conflict,
@@ -45,8 +46,10 @@ TITLES: dict[str, tuple[int, str]] = {
     "unsupported-media-type": (415, "Unsupported media type"),
     "validation-error": (422, "Validation error"),
     "precondition-required": (428, "Precondition required"),
+    "too-many-requests": (429, "Too many requests"),
     "internal-error": (500, "Internal server error"),
     "unavailable": (503, "Database unavailable"),
+    "issuer-unavailable": (503, "Token issuer unavailable"),
 }
 
 log = logging.getLogger("omnicrud")
@@ -100,6 +103,8 @@ def to_problem(exc: Exception) -> Problem:
         return exc
     if isinstance(exc, NotFound):
         return Problem("not-found", "no such row")
+    if isinstance(exc, AuthError):
+        return _auth_problem(exc)
     if isinstance(exc, Conflict):
         return Problem(
             "unique-conflict", f"another row already has this {exc.field}", field=exc.field
@@ -126,6 +131,22 @@ def to_problem(exc: Exception) -> Problem:
         return Problem("internal-error", "the database failed to run this request")
     log.exception("unhandled error", exc_info=exc)
     return Problem("internal-error", "the server failed to answer this request")
+
+
+def _auth_problem(exc: AuthError) -> Problem:
+    """401 / 403 with their ``WWW-Authenticate`` challenge (RFC 6750), 429 and 503 with
+    ``Retry-After``. Details never hold the credentials (``omnicrud.auth.errors``)."""
+    if isinstance(exc, Unauthorized):
+        return Problem("unauthorized", exc.detail, headers={"WWW-Authenticate": exc.challenge})
+    if isinstance(exc, Forbidden):
+        return Problem("forbidden", exc.detail, headers={"WWW-Authenticate": exc.challenge})
+    if isinstance(exc, Throttled):
+        return Problem("too-many-requests", exc.detail, {"Retry-After": str(exc.retry_after)})
+    if isinstance(exc, IssuerUnavailable):
+        return Problem(
+            "issuer-unavailable", exc.detail, headers={"Retry-After": str(exc.retry_after)}
+        )
+    return Problem("unauthorized", "the credentials are not valid")
 
 
 def allowed_methods(request: Request) -> list[str]:
@@ -177,6 +198,7 @@ def install(app: FastAPI) -> None:
         PreconditionFailed,
         Unavailable,
         BadQuery,
+        AuthError,
         Exception,
     ):
         app.add_exception_handler(exc_type, _domain_error)

@@ -11,6 +11,7 @@ import orjson
 from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
+from omnicrud.auth import Authenticator
 from omnicrud.config import Settings
 from omnicrud.core.query import MAX_OFFSET
 from omnicrud.core.resources import VERSION, Resource
@@ -22,6 +23,7 @@ from .conditional import etag, if_match, none_match
 from .deps import storage_of
 from .inputs import require_object
 from .problems import Problem, validation_problem
+from .security import OPEN, Access
 from .service import CrudService, Page
 
 JSON_TYPE = "application/json"
@@ -44,14 +46,21 @@ def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) 
     return _json(row, status, {**(headers or {}), "ETag": tag})
 
 
-def crud_router(res: Resource, settings: Settings) -> APIRouter:
+def crud_router(
+    res: Resource, settings: Settings, authenticator: Authenticator | None = None
+) -> APIRouter:
+    """With an enabled ``authenticator`` every route resolves its caller and checks the
+    route's scope before anything else; otherwise that is one flag check per request."""
     router = APIRouter(tags=[res.name])
     base = f"/{res.name}"
-    service = CrudService(res, settings)
+    access = Access(authenticator or Authenticator(), res)
+    auth = access.enabled
+    service = CrudService(res, settings, auth)
     docs = openapi.RouteDocs(res)
 
     @router.post(base, status_code=201, **docs.create())
     async def create(request: Request) -> Response:
+        who = await access.caller(request, "write") if auth else OPEN
         storage = storage_of(request)
         body = await read_json(request, JSON, settings.max_body_bytes)
         if isinstance(body, list):
@@ -61,16 +70,17 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
                 )
             if len(body) > settings.max_bulk:
                 raise Problem("payload-too-large", f"at most {settings.max_bulk} rows per request")
-            created = await service.create(storage, body)
+            created = await service.create(storage, body, who)
             for row in created:
                 del row[VERSION]
             return _json(created, 201)
-        row = await service.create_one(storage, body)
+        row = await service.create_one(storage, body, who)
         return _single(row, 201, {"Location": f"/{res.name}/{row['id']}"})
 
     async def list_rows(request: Request, page: Page) -> Response:
+        who = await access.caller(request, "read") if auth else OPEN
         storage = storage_of(request)
-        body = await service.list(storage, request.query_params.multi_items(), page)
+        body = await service.list(storage, request.query_params.multi_items(), page, who)
         return _json(body)
 
     @router.get(base, **docs.list())
@@ -104,7 +114,8 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         return _head(await list_rows(request, page))
 
     async def read(request: Request, id: int) -> Response:
-        row = await service.get(storage_of(request), id)
+        who = await access.caller(request, "read") if auth else OPEN
+        row = await service.get(storage_of(request), id, who)
         tag = etag(row.pop(VERSION))
         if none_match(request.headers.get("if-none-match"), tag):
             return Response(status_code=304, headers={"ETag": tag})
@@ -120,23 +131,26 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
 
     @router.put(base + "/{id}", **docs.replace())
     async def replace(request: Request, id: RowId) -> Response:
+        who = await access.caller(request, "write") if auth else OPEN
         storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         body = await read_json(request, JSON, settings.max_body_bytes)
-        return _single(await service.replace(storage, id, body, cond))
+        return _single(await service.replace(storage, id, body, cond, who))
 
     @router.patch(base + "/{id}", **docs.patch())
     async def patch(request: Request, id: RowId) -> Response:
+        who = await access.caller(request, "write") if auth else OPEN
         storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
         changes = require_object(await read_json(request, MERGE_PATCH, settings.max_body_bytes))
-        return _single(await service.patch(storage, id, changes, cond))
+        return _single(await service.patch(storage, id, changes, cond, who))
 
     @router.delete(base + "/{id}", status_code=204, **docs.delete())
     async def delete(request: Request, id: RowId) -> Response:
+        who = await access.caller(request, "write") if auth else OPEN
         storage = storage_of(request)
         cond = if_match(request, settings.require_if_match)
-        await service.delete(storage, id, cond)
+        await service.delete(storage, id, cond, who)
         return Response(status_code=204)
 
     return router

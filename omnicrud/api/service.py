@@ -29,7 +29,8 @@ from omnicrud.core.values import now
 
 from .conditional import IfMatch
 from .inputs import check, check_fields, fields_independent, hash_secrets, validate
-from .problems import validation_problem
+from .problems import Problem, validation_problem
+from .security import OPEN, Caller
 
 PATCH_ATTEMPTS = 8
 T = TypeVar("T")
@@ -49,8 +50,16 @@ class Page:
 
 
 class CrudService:
-    def __init__(self, res: Resource, settings: Settings) -> None:
+    """``auth``: whether authentication is on; then the ``Owner()`` field is set by the
+    server from the caller's subject (a body sending it is 422), and every statement
+    carries the caller's owner condition (``Caller.owner``)."""
+
+    def __init__(self, res: Resource, settings: Settings, auth: bool = False) -> None:
         self.res = res
+        owner = res.owner.name if auth and res.owner is not None else None
+        self.owner = owner
+        self.server_set: tuple[str, ...] = (owner,) if owner else ()
+        self.placeholder: Any = 1 if res.owner is None or res.owner.kind == "int" else "-"
         self.codec = CursorCodec(settings.cursor_secret)
         self.writable = frozenset(f.name for f in res.user_fields)
         self.independent = fields_independent(res.create_model)
@@ -89,7 +98,9 @@ class CrudService:
         except Conflict as exc:
             raise await self._first_taken(storage, rows, id, exc) from None
 
-    async def _expected(self, storage: Storage, id: int, cond: IfMatch | None) -> int | None:
+    async def _expected(
+        self, storage: Storage, id: int, cond: IfMatch | None, caller: Caller
+    ) -> int | None:
         """The version a write must compare-and-set against (None: unconditional)."""
         if cond is None or cond.any_row:
             return None
@@ -97,7 +108,7 @@ class CrudService:
             return next(iter(cond.versions))
         # No usable tag, or several: compare with the current version here; the write
         # itself still checks it again, atomically.
-        row = await storage.get(self.res, id)
+        row = await storage.get(self.res, id, caller.owner)
         if row is None:
             raise NotFound()
         if row[VERSION] not in cond.versions:
@@ -106,13 +117,26 @@ class CrudService:
 
     # ---- operations
 
-    async def create(self, storage: Storage, bodies: Sequence[Any]) -> list[Row]:
+    def _fill(self, caller: Caller) -> dict[str, Any] | None:
+        """The owner a create stores: the caller's subject (auth on, owned resource)."""
+        if self.owner is None:
+            return None
+        if caller.stamp is None:
+            raise Problem("forbidden", f"the caller's subject cannot own {self.res.name} rows")
+        return {self.owner: caller.stamp}
+
+    async def create(
+        self, storage: Storage, bodies: Sequence[Any], caller: Caller = OPEN
+    ) -> list[Row]:
         """All rows or none; validation errors of every row at once."""
         rows: list[Row] = []
         errors: list[dict[str, Any]] = []
         stamp = now()
+        fill = self._fill(caller)
         for i, body in enumerate(bodies):
-            values, problems = validate(self.res.create_model, body, ("body", i))
+            values, problems = validate(
+                self.res.create_model, body, ("body", i), self.server_set, fill
+            )
             errors += problems
             if values is not None:
                 rows.append({**values, "created_at": stamp, "updated_at": stamp})
@@ -121,22 +145,29 @@ class CrudService:
         await hash_secrets(self.res, rows)
         return await self._write(storage.create(self.res, rows), storage, rows, None)
 
-    async def create_one(self, storage: Storage, body: Any) -> Row:
-        values = check(self.res.create_model, body)
+    async def create_one(self, storage: Storage, body: Any, caller: Caller = OPEN) -> Row:
+        model = self.res.create_model
+        values = check(model, body, ("body",), self.server_set, self._fill(caller))
         stamp = now()
         row = {**values, "created_at": stamp, "updated_at": stamp}
         await hash_secrets(self.res, [row])
         (created,) = await self._write(storage.create(self.res, [row]), storage, [row], None)
         return created
 
-    async def get(self, storage: Storage, id: int) -> Row:
-        row = await storage.get(self.res, id)
+    async def get(self, storage: Storage, id: int, caller: Caller = OPEN) -> Row:
+        if caller.sees_nothing:
+            raise NotFound()
+        row = await storage.get(self.res, id, caller.owner)
         if row is None:
             raise NotFound()
         return row
 
     async def list(
-        self, storage: Storage, params: Iterable[tuple[str, str]], page: Page
+        self,
+        storage: Storage,
+        params: Iterable[tuple[str, str]],
+        page: Page,
+        caller: Caller = OPEN,
     ) -> dict[str, Any]:
         if page.offset is not None and page.skip is not None:
             raise BadQuery("use offset or skip, not both", "skip")
@@ -149,9 +180,13 @@ class CrudService:
         shown = parse_fields(res, page.fields)
         needed = {k.field for k in keys}
         columns = tuple(n for n in res.readable if n in shown or n in needed)
+        if caller.owner is not None:  # AND-ed into the same statement as the filters
+            filters.append(Cond(caller.owner[0], "eq", caller.owner[1]))
         where: Expr | None = None
         if filters:
             where = And(tuple(filters)) if len(filters) > 1 else filters[0]
+        if caller.sees_nothing:
+            return {"items": [], "next_cursor": None, "total": 0 if page.count else None}
         seek = where
         if page.cursor is not None:
             after = self.codec.decode(res, keys, page.cursor)
@@ -166,29 +201,48 @@ class CrudService:
         total = await storage.count(res, where) if page.count else None
         return {"items": rows, "next_cursor": next_cursor, "total": total}
 
-    async def replace(self, storage: Storage, id: int, body: Any, cond: IfMatch | None) -> Row:
-        values = check(self.res.create_model, body)
+    async def replace(
+        self, storage: Storage, id: int, body: Any, cond: IfMatch | None, caller: Caller = OPEN
+    ) -> Row:
+        # The owner is validated as the caller's (any valid value for an admin): PUT
+        # replaces the user fields, never who owns the row.
+        fill = None
+        if self.owner is not None:
+            kept = caller.stamp if caller.stamp is not None else self.placeholder
+            fill = {self.owner: kept}
+        values = check(self.res.create_model, body, ("body",), self.server_set, fill)
+        if self.owner is not None:
+            del values[self.owner]
+        if caller.sees_nothing:
+            raise NotFound()
         values["updated_at"] = now()
         await hash_secrets(self.res, [values])
-        expected = await self._expected(storage, id, cond)
-        return await self._write(
-            storage.update(self.res, id, values, expected), storage, [values], id
-        )
+        expected = await self._expected(storage, id, cond, caller)
+        update = storage.update(self.res, id, values, expected, caller.owner)
+        return await self._write(update, storage, [values], id)
 
     async def patch(
-        self, storage: Storage, id: int, changes: dict[str, Any], cond: IfMatch | None
+        self,
+        storage: Storage,
+        id: int,
+        changes: dict[str, Any],
+        cond: IfMatch | None,
+        caller: Caller = OPEN,
     ) -> Row:
         """JSON Merge Patch. Without If-Match, a concurrent write is merged, never lost."""
+        if any(name in changes for name in self.server_set):
+            check_fields(self.res, changes, self.server_set)  # 422 naming the owner field
+        if caller.sees_nothing:
+            raise NotFound()
         if self.independent:  # one UPDATE, no read: the compare-and-set still guards If-Match
             values = check_fields(self.res, changes)
             values["updated_at"] = now()
             await hash_secrets(self.res, [values])
-            expected = await self._expected(storage, id, cond)
-            return await self._write(
-                storage.update(self.res, id, values, expected), storage, [values], id
-            )
+            expected = await self._expected(storage, id, cond, caller)
+            update = storage.update(self.res, id, values, expected, caller.owner)
+            return await self._write(update, storage, [values], id)
         for attempt in range(PATCH_ATTEMPTS):
-            current = await self.get(storage, id)
+            current = await self.get(storage, id, caller)
             version = current.pop(VERSION)
             if cond is not None and not cond.any_row and version not in cond.versions:
                 raise PreconditionFailed()
@@ -199,7 +253,7 @@ class CrudService:
             values["updated_at"] = now()
             await hash_secrets(self.res, [values])
             try:
-                update = storage.update(self.res, id, values, version)
+                update = storage.update(self.res, id, values, version, caller.owner)
                 return await self._write(update, storage, [values], id)
             except PreconditionFailed:
                 # Someone wrote between our read and our write: without If-Match, merge the
@@ -208,5 +262,10 @@ class CrudService:
                     raise
         raise AssertionError("unreachable")
 
-    async def delete(self, storage: Storage, id: int, cond: IfMatch | None) -> None:
-        await storage.delete(self.res, id, await self._expected(storage, id, cond))
+    async def delete(
+        self, storage: Storage, id: int, cond: IfMatch | None, caller: Caller = OPEN
+    ) -> None:
+        if caller.sees_nothing:
+            raise NotFound()
+        expected = await self._expected(storage, id, cond, caller)
+        await storage.delete(self.res, id, expected, caller.owner)

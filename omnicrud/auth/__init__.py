@@ -6,7 +6,7 @@ then ``require(principal, resource, action)``; storages filter owned rows unless
 ``ThrottleStore`` (login failures) and ``AccountStore`` (built-in login).
 """
 
-from .authenticator import Authenticator, hs256_secret, require
+from .authenticator import LOOPBACK_HOSTS, Authenticator, hs256_secret, require
 from .errors import REASONS, AuthError, Forbidden, IssuerUnavailable, Throttled, Unauthorized
 from .jwks import JWKS_ALGORITHMS, JWKSource, parse_jwks
 from .jwt import MAX_TOKEN_BYTES, CacheInfo, JWTVerifier, scopes_of
@@ -34,10 +34,12 @@ from .principal import (
     required_scope,
     sees_all_owners,
 )
+from .stores import AuthStore, ResourceAccounts
 
 __all__ = [
     "ADMIN",
     "JWKS_ALGORITHMS",
+    "LOOPBACK_HOSTS",
     "MAX_TOKEN_BYTES",
     "METRICS_SCOPE",
     "REASONS",
@@ -46,6 +48,7 @@ __all__ = [
     "AccountStore",
     "Action",
     "AuthError",
+    "AuthStore",
     "Authenticator",
     "CacheInfo",
     "Forbidden",
@@ -59,6 +62,7 @@ __all__ = [
     "Kind",
     "Login",
     "Principal",
+    "ResourceAccounts",
     "ThrottlePolicy",
     "ThrottleState",
     "ThrottleStore",

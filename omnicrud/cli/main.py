@@ -14,6 +14,7 @@ from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 
 from .common import fail
 from .db import add_db_commands
+from .keys import add_keys_commands
 from .serve import add_serve_command
 
 ENVIRONMENT = """\
@@ -25,6 +26,8 @@ environment:
   OMNICRUD_POOL_SIZE, OMNICRUD_POOL_TIMEOUT, OMNICRUD_CONNECT_TIMEOUT, OMNICRUD_QUERY_TIMEOUT
   OMNICRUD_CURSOR_SECRET, OMNICRUD_REQUIRE_IF_MATCH, OMNICRUD_MAX_BODY_BYTES, OMNICRUD_MAX_BULK
   OMNICRUD_DEFAULT_LIMIT, OMNICRUD_MAX_LIMIT
+  OMNICRUD_JWT_SECRET, OMNICRUD_JWKS_URL, OMNICRUD_OIDC_ISSUER, OMNICRUD_API_KEYS (auth on)
+  OMNICRUD_JWT_AUDIENCE, OMNICRUD_JWT_LEEWAY, OMNICRUD_ANONYMOUS_SCOPES, OMNICRUD_PUBLIC_DOCS
 The README's Configuration section explains each one.
 """
 
@@ -86,6 +89,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("openapi", help="print the OpenAPI document")
     p.set_defaults(func=openapi)
     add_db_commands(sub)
+    add_keys_commands(sub)
     return top
 
 

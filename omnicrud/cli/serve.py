@@ -13,6 +13,8 @@ import sys
 import uvicorn
 
 from omnicrud import ops
+from omnicrud.api.app import auth_configured
+from omnicrud.auth import LOOPBACK_HOSTS
 from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
 
@@ -41,6 +43,12 @@ def serve(args: argparse.Namespace) -> int:
         print(
             f"omnicrud: warning: {deployment.masked_url} cannot be reached yet; serving 503 "
             "until it can",
+            file=sys.stderr,
+        )
+    if args.host not in LOOPBACK_HOSTS and not auth_configured(settings):
+        print(
+            f"omnicrud: warning: serving {args.host} without authentication: anyone who "
+            "reaches the port may read and write everything (see README: Authentication)",
             file=sys.stderr,
         )
     log_config = ops.configure_logging(settings, args.log_level, args.access_log)

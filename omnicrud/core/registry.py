@@ -19,6 +19,7 @@ from .schema import SchemaManager, SchemaTarget
 from .storage import Storage
 
 if TYPE_CHECKING:
+    from omnicrud.auth import AuthStore
     from omnicrud.config import Settings
 
 GROUP = "omnicrud.backends"
@@ -38,6 +39,9 @@ class Backend:
     schema: Callable[[Storage, SchemaTarget], SchemaManager]
     modules: tuple[str, ...] = ()
     """Driver modules the factories import; checked up front for a clear message."""
+    auth_store: Callable[[Storage], AuthStore] | None = None
+    """The API key, login throttle and account stores on a connected storage (tables or
+    collections the schema manager creates); None: the backend has no API keys or login."""
 
 
 def mask_url(url: str) -> str:

@@ -66,6 +66,13 @@ class References:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """The field holds the id (``sub``) of the subject that created the row. With auth on,
+    the server sets it and every statement sees only the caller's rows (CONTRACT §7);
+    with auth off it is an ordinary field."""
+
+
+@dataclass(frozen=True)
 class FieldSpec:
     name: str
     kind: Kind
@@ -78,6 +85,7 @@ class FieldSpec:
     secret: bool = False
     references: str | None = None
     server: bool = False
+    owner: bool = False
 
 
 def _server_field(name: str, kind: Kind) -> FieldSpec:
@@ -141,6 +149,7 @@ def _spec_of(name: str, info: FieldInfo) -> FieldSpec:
         indexed=any(isinstance(m, Indexed) for m in markers),
         secret=any(isinstance(m, Secret) for m in markers),
         references=refs,
+        owner=any(isinstance(m, Owner) for m in markers),
     )
 
 
@@ -199,7 +208,19 @@ def _input(info: FieldInfo, kind: Kind, nullable: bool) -> tuple[Any, Any]:
 class Resource:
     """A named collection served at ``/{name}``, described by a pydantic model and markers."""
 
-    def __init__(self, name: str, model: type[BaseModel]) -> None:
+    def __init__(
+        self,
+        name: str,
+        model: type[BaseModel],
+        *,
+        accounts: bool = False,
+        username: str = "username",
+        password: str | None = None,
+        active: str | None = "is_active",
+    ) -> None:
+        """``accounts=True``: rows are login accounts for ``POST /auth/token``, found by
+        the ``username`` field, checked against the Secret ``password`` field (default: the
+        only Secret field); ``active`` names a bool field that must be true (None: none)."""
         if not _NAME.match(name):
             raise ConfigError(f"resource name {name!r} must match {_NAME.pattern}")
         self.name = name
@@ -222,6 +243,14 @@ class Resource:
         """Output fields, in the order every response uses."""
         self.secrets: tuple[str, ...] = tuple(f.name for f in user if f.secret)
         self.references: tuple[FieldSpec, ...] = tuple(f for f in user if f.references)
+        owners = [f for f in user if f.owner]
+        if len(owners) > 1 or any(f.kind not in ("int", "str") for f in owners):
+            raise ConfigError(f"{name}: at most one Owner() field, an int or a str")
+        self.owner: FieldSpec | None = owners[0] if owners else None
+        """The ``Owner()`` field, if any."""
+        self.accounts: Accounts | None = (
+            _accounts(name, self.by_name, username, password, active) if accounts else None
+        )
 
         config = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
         title = name.title().replace("_", "")
@@ -261,6 +290,35 @@ class Resource:
 
     def __repr__(self) -> str:
         return f"Resource({self.name!r}, {self.model.__name__})"
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Which fields of an ``accounts=True`` resource login reads."""
+
+    username: str
+    password: str
+    active: str | None
+
+
+def _accounts(
+    name: str,
+    by_name: dict[str, FieldSpec],
+    username: str,
+    password: str | None,
+    active: str | None,
+) -> Accounts:
+    secrets = [f.name for f in by_name.values() if f.secret]
+    if password is None and len(secrets) == 1:
+        password = secrets[0]
+    user = by_name.get(username)
+    if user is None or user.kind != "str" or not user.unique:
+        raise ConfigError(f"{name}: accounts=True needs a unique str field {username!r}")
+    if password is None or password not in secrets:
+        raise ConfigError(f"{name}: accounts=True needs a Secret() password field")
+    if active is not None and (by_name.get(active) is None or by_name[active].kind != "bool"):
+        active = None
+    return Accounts(username, password, active)
 
 
 def check_resources(resources: Sequence[Resource], reserved: Sequence[str]) -> None:

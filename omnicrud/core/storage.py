@@ -16,6 +16,10 @@ from .query import Expr, ListQuery
 from .resources import Resource
 
 Row = dict[str, Any]
+OwnerFilter = tuple[str, Any]
+"""``(field, value)``: the statement also requires ``field == value`` (owner scoping,
+CONTRACT §7). A row of another owner is then exactly a missing row: None / NotFound,
+never PreconditionFailed. List and count get the same condition AND-ed into ``where``."""
 
 
 class Storage(Protocol):
@@ -34,7 +38,7 @@ class Storage(Protocol):
         Raises Conflict, ReferenceConflict.
         """
 
-    async def get(self, res: Resource, id: int) -> Row | None: ...
+    async def get(self, res: Resource, id: int, owner: OwnerFilter | None = None) -> Row | None: ...
 
     async def list(self, res: Resource, query: ListQuery) -> list[Row]:
         """At most ``query.limit`` rows with keys ``query.columns``."""
@@ -42,7 +46,12 @@ class Storage(Protocol):
     async def count(self, res: Resource, where: Expr | None) -> int: ...
 
     async def update(
-        self, res: Resource, id: int, values: Row, expected_version: int | None
+        self,
+        res: Resource,
+        id: int,
+        values: Row,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
     ) -> Row:
         """Set ``values`` and bump the version, atomically checking ``expected_version``.
 
@@ -50,5 +59,11 @@ class Storage(Protocol):
         ReferenceConflict.
         """
 
-    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+    async def delete(
+        self,
+        res: Resource,
+        id: int,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
+    ) -> None:
         """Raises NotFound, PreconditionFailed, ReferenceConflict (still referenced)."""

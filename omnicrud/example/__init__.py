@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field
 
-from omnicrud.core.resources import Indexed, References, Resource, Secret, Unique
+from omnicrud.core.resources import Indexed, Owner, References, Resource, Secret, Unique
 
 
 class Item(BaseModel):
@@ -26,7 +26,11 @@ class User(BaseModel):
 class Post(BaseModel):
     title: Annotated[str, Field(min_length=1, max_length=200), Indexed()]
     body: str = ""
-    owner_id: Annotated[int, References("users"), Indexed()]
+    owner_id: Annotated[int, References("users"), Owner(), Indexed()]
 
 
-resources = [Resource("items", Item), Resource("users", User), Resource("posts", Post)]
+resources = [
+    Resource("items", Item),
+    Resource("users", User, accounts=True),
+    Resource("posts", Post),
+]

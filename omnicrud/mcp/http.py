@@ -46,7 +46,7 @@ class McpEndpoint:
         services: Sequence[CrudService] | None = None,
     ) -> None:
         if services is None:
-            services = [CrudService(res, settings) for res in resources]
+            services = [CrudService(res, settings, authenticator.enabled) for res in resources]
         self.authenticator = authenticator
         self.catalog = Catalog(resources, settings, services)
         self.server = McpServer(self.catalog, state)

@@ -17,6 +17,7 @@ import mcp.types as types
 from omnicrud.api.conditional import IfMatch, etag
 from omnicrud.api.inputs import require_object
 from omnicrud.api.problems import Problem, validation_problem
+from omnicrud.api.security import caller_for
 from omnicrud.api.service import CrudService, Page
 from omnicrud.auth import Action, Principal, allows, require
 from omnicrud.config import Settings
@@ -113,11 +114,10 @@ class ResourceTools:
 
     def caller(self, principal: Principal, action: Action) -> dict[str, Any]:
         """THE place where the principal is handed to the service: the extra keyword
-        arguments of every CrudService call. Scopes are already checked (``require``);
-        owner scoping arrives with auth2's ``Caller``: then this returns
-        ``{"caller": <auth2 Caller for principal and self.res>}`` and nothing else changes."""
+        arguments of every CrudService call — the same Caller (scope and owner scoping) as
+        the REST routes build."""
         require(principal, self.res.name, action)
-        return {}
+        return {"caller": caller_for(self.res, principal)}
 
     async def list_rows(
         self, storage: Storage, who: Principal, args: dict[str, Any]

@@ -15,7 +15,7 @@ from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.registry import Backend
 from omnicrud.core.resources import Resource
 from omnicrud.core.schema import SchemaStatus, SchemaTarget
-from omnicrud.core.storage import Row, Storage
+from omnicrud.core.storage import OwnerFilter, Row, Storage
 
 
 class ToyStorage:
@@ -34,7 +34,7 @@ class ToyStorage:
     async def create(self, res: Resource, rows: Sequence[Row]) -> list[Row]:
         raise NotImplementedError
 
-    async def get(self, res: Resource, id: int) -> Row | None:
+    async def get(self, res: Resource, id: int, owner: OwnerFilter | None = None) -> Row | None:
         return None
 
     async def list(self, res: Resource, query: ListQuery) -> list[Row]:
@@ -44,11 +44,22 @@ class ToyStorage:
         return 0
 
     async def update(
-        self, res: Resource, id: int, values: Row, expected_version: int | None
+        self,
+        res: Resource,
+        id: int,
+        values: Row,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
     ) -> Row:
         raise NotFound()
 
-    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+    async def delete(
+        self,
+        res: Resource,
+        id: int,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
+    ) -> None:
         raise NotFound()
 
 

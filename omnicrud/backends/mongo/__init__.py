@@ -14,6 +14,7 @@ from omnicrud.core.schema import SchemaManager, SchemaTarget
 from omnicrud.core.storage import Storage
 
 if TYPE_CHECKING:
+    from omnicrud.auth import AuthStore
     from omnicrud.config import Settings
 
 __all__ = ["backend"]
@@ -35,6 +36,12 @@ def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
     return MongoSchema(storage, target)
 
 
+def _open_auth(storage: Storage) -> AuthStore:
+    from ._auth_store import MongoAuthStore  # noqa: PLC0415 - imports pymongo
+
+    return MongoAuthStore(storage)
+
+
 backend = Backend(
     name="mongodb",
     drivers=frozenset({"srv"}),
@@ -42,4 +49,5 @@ backend = Backend(
     storage=_open_storage,
     schema=_open_schema,
     modules=("pymongo",),
+    auth_store=_open_auth,
 )

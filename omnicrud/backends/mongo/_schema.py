@@ -29,6 +29,7 @@ from omnicrud.core.resources import VERSION, FieldSpec, Resource
 from omnicrud.core.schema import UPGRADE_HINT, SchemaStatus, SchemaTarget, required_message
 from omnicrud.core.storage import Storage
 
+from ._auth_store import ensure_collections
 from ._errors import translate
 from ._layout import index_specs
 from ._storage import MongoStorage
@@ -271,6 +272,7 @@ class MongoSchema:
         try:
             with pymongo.timeout(SCHEMA_TIMEOUT):
                 changes = await _upgrade(self._storage.database(), self._resources)
+                changes += await ensure_collections(self._storage.database())
                 await self._storage.seed_counters()
         except PyMongoError as exc:
             raise translate(exc, None) from exc

@@ -43,12 +43,12 @@ from omnicrud.core.errors import (
 from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import VERSION, FieldSpec, Resource
-from omnicrud.core.storage import Row
+from omnicrud.core.storage import OwnerFilter, Row
 
 from ._errors import conflict_field, connect_reason, duplicate_details, translate
 from ._layout import Layout, index_specs
 from ._query import to_filter, to_sort
-from ._writes import insert_in_transaction, insert_or_undo, restore
+from ._writes import bump_counter, insert_in_transaction, insert_or_undo, restore, seed_counter
 
 log = logging.getLogger("omnicrud.backends.mongo")
 
@@ -166,29 +166,17 @@ class MongoStorage:
             await self._seed_counter(name)
 
     async def _seed_counter(self, name: str) -> None:
-        """Raise the counter to the highest id present (rows written by other means)."""
-        last = await self._colls[name].find_one(
-            {}, {"_id": 1}, sort=[("_id", -1)], max_time_ms=self._ms
-        )
-        highest = int(last["_id"]) if last is not None and isinstance(last["_id"], int) else 0
-        counters = self._database()[COUNTERS]
-        for attempt in range(2):
-            try:
-                await counters.update_one({"_id": name}, {"$max": {"seq": highest}}, upsert=True)
-                return
-            except DuplicateKeyError:  # a concurrent upsert created it first
-                if attempt:
-                    raise
+        await seed_counter(self._colls[name], self._database()[COUNTERS], name, self._ms)
 
     # -- reads -------------------------------------------------------------------------
 
-    async def get(self, res: Resource, id: int) -> Row | None:
+    async def get(self, res: Resource, id: int, owner: OwnerFilter | None = None) -> Row | None:
         layout = self._layouts[res.name]
         if not _INT64_MIN <= id <= _INT64_MAX:
             return None
         try:
             doc = await self._colls[res.name].find_one(
-                {"_id": id}, layout.projection, max_time_ms=self._ms
+                _by_id(layout, id, owner), layout.projection, max_time_ms=self._ms
             )
         except PyMongoError as exc:
             raise translate(exc, layout) from exc
@@ -266,30 +254,24 @@ class MongoStorage:
         """The first of ``n`` fresh ids; the counter is never rolled back (gaps are fine)."""
         counters = self._database()[COUNTERS]
         try:
-            doc = await self._bump(counters, name, n)
+            doc = await bump_counter(counters, name, n, self._ms)
         except DuplicateKeyError:  # two first-ever upserts raced; the loser tries again
-            doc = await self._bump(counters, name, n)
+            doc = await bump_counter(counters, name, n, self._ms)
         return int(doc["seq"]) - n + 1
 
-    async def _bump(self, counters: AsyncCollection[Doc], name: str, n: int) -> Doc:
-        doc = await counters.find_one_and_update(
-            {"_id": name},
-            {"$inc": {"seq": n}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            maxTimeMS=self._ms,
-        )
-        assert doc is not None  # upsert with return_document=AFTER always returns one
-        return doc
-
     async def update(
-        self, res: Resource, id: int, values: Row, expected_version: int | None
+        self,
+        res: Resource,
+        id: int,
+        values: Row,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
     ) -> Row:
         layout = self._layouts[res.name]
         if not _INT64_MIN <= id <= _INT64_MAX:
             raise NotFound()
         changes = layout.encode(values)
-        where: Doc = {"_id": id}
+        where = _by_id(layout, id, owner)
         if expected_version is not None:
             where[VERSION] = expected_version
         update: Doc = {"$inc": {VERSION: 1}}
@@ -307,14 +289,14 @@ class MongoStorage:
                     maxTimeMS=self._ms,
                 )
                 if doc is None:
-                    raise await self._missing(coll, id, expected_version)
+                    raise await self._missing(coll, where, expected_version)
                 return layout.row(doc)
             await self._check_targets(layout, [changes])
             before = await coll.find_one_and_update(
                 where, update, return_document=ReturnDocument.BEFORE, maxTimeMS=self._ms
             )
             if before is None:
-                raise await self._missing(coll, id, expected_version)
+                raise await self._missing(coll, where, expected_version)
             after = {**before, **changes, VERSION: int(before[VERSION]) + 1}
             try:
                 await self._check_targets(layout, [changes])
@@ -329,22 +311,29 @@ class MongoStorage:
                 raise translate(exc, layout) from exc
             raise Conflict(conflict_field(layout, details)) from exc
 
-    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+    async def delete(
+        self,
+        res: Resource,
+        id: int,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
+    ) -> None:
         layout = self._layouts[res.name]
         if not _INT64_MIN <= id <= _INT64_MAX:
             raise NotFound()
         coll = self._colls[res.name]
-        where: Doc = {"_id": id}
+        where = _by_id(layout, id, owner)
         if expected_version is not None:
             where[VERSION] = expected_version
         try:
             if not self._incoming[res.name]:
                 gone = await coll.find_one_and_delete(where, {"_id": 1}, maxTimeMS=self._ms)
                 if gone is None:
-                    raise await self._missing(coll, id, expected_version)
+                    raise await self._missing(coll, where, expected_version)
                 return
             # Same precedence as SQL: no row, then stale version, then still referenced.
-            current = await coll.find_one({"_id": id}, {VERSION: 1}, max_time_ms=self._ms)
+            mine = {k: v for k, v in where.items() if k != VERSION}
+            current = await coll.find_one(mine, {VERSION: 1}, max_time_ms=self._ms)
             if current is None:
                 raise NotFound()
             if expected_version is not None and current.get(VERSION) != expected_version:
@@ -352,7 +341,7 @@ class MongoStorage:
             await self._check_unreferenced(res.name, id)
             doc = await coll.find_one_and_delete(where, maxTimeMS=self._ms)
             if doc is None:
-                raise await self._missing(coll, id, expected_version)
+                raise await self._missing(coll, where, expected_version)
             try:
                 await self._check_unreferenced(res.name, id)
             except ReferenceConflict:
@@ -364,12 +353,14 @@ class MongoStorage:
     # -- helpers -----------------------------------------------------------------------
 
     async def _missing(
-        self, coll: AsyncCollection[Doc], id: int, expected_version: int | None
+        self, coll: AsyncCollection[Doc], where: Doc, expected_version: int | None
     ) -> NotFound | PreconditionFailed:
-        """Why a write filtered by id (and version) matched nothing."""
+        """Why a write filtered by id (owner, version) matched nothing: another owner's
+        row is missing (the owner condition stays)."""
         if expected_version is None:
             return NotFound()
-        exists = await coll.find_one({"_id": id}, {"_id": 1}, max_time_ms=self._ms)
+        mine = {k: v for k, v in where.items() if k != VERSION}
+        exists = await coll.find_one(mine, {"_id": 1}, max_time_ms=self._ms)
         return NotFound() if exists is None else PreconditionFailed()
 
     async def _check_targets(self, layout: Layout, values: Iterable[Doc]) -> None:
@@ -397,3 +388,9 @@ class MongoStorage:
             found = await self._colls[source.name].find_one(where, {"_id": 1}, max_time_ms=self._ms)
             if found is not None:
                 raise ReferenceConflict(source.name, f.name, missing_target=False)
+
+
+def _by_id(layout: Layout, id: int, owner: OwnerFilter | None) -> Doc:
+    if owner is None:
+        return {"_id": id}
+    return {"_id": id, **layout.encode({owner[0]: owner[1]})}

@@ -6,10 +6,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from pymongo import AsyncMongoClient, WriteConcern
+from pymongo import AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 log = logging.getLogger("omnicrud.backends.mongo")
 
@@ -85,3 +85,31 @@ async def restore(coll: AsyncCollection[Doc], doc: Doc) -> None:
     except PyMongoError as exc:  # e.g. its unique value was taken in the meantime
         row = doc.get("_id")
         log.error("could not restore %s row %s after a reference race: %r", coll.name, row, exc)
+
+
+async def bump_counter(counters: AsyncCollection[Doc], name: str, n: int, max_ms: int) -> Doc:
+    """Add ``n`` to the id counter ``name`` (created at 0); the counter document after."""
+    doc = await counters.find_one_and_update(
+        {"_id": name},
+        {"$inc": {"seq": n}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        maxTimeMS=max_ms,
+    )
+    assert doc is not None  # upsert with return_document=AFTER always returns one
+    return doc
+
+
+async def seed_counter(
+    coll: AsyncCollection[Doc], counters: AsyncCollection[Doc], name: str, max_ms: int
+) -> None:
+    """Raise the counter to the highest id present (rows written by other means)."""
+    last = await coll.find_one({}, {"_id": 1}, sort=[("_id", -1)], max_time_ms=max_ms)
+    highest = int(last["_id"]) if last is not None and isinstance(last["_id"], int) else 0
+    for attempt in range(2):
+        try:
+            await counters.update_one({"_id": name}, {"$max": {"seq": highest}}, upsert=True)
+            return
+        except DuplicateKeyError:  # a concurrent upsert created it first
+            if attempt:
+                raise

@@ -14,6 +14,7 @@ from omnicrud.core.schema import SchemaManager, SchemaTarget
 from omnicrud.core.storage import Storage
 
 if TYPE_CHECKING:
+    from omnicrud.auth import AuthStore
     from omnicrud.config import Settings
 
 __all__ = ["mysql", "postgresql", "sqlite"]
@@ -51,6 +52,23 @@ def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
     return SqlSchema(storage, target)
 
 
-sqlite = Backend("sqlite", frozenset({"aiosqlite"}), "sqlite", _open_sqlite, _open_schema)
-postgresql = Backend("postgresql", frozenset({"asyncpg"}), "postgres", _open_postgres, _open_schema)
-mysql = Backend("mysql", frozenset({"aiomysql"}), "mysql", _open_mysql, _open_schema)
+def _open_auth(storage: Storage) -> AuthStore:
+    from ._auth_store import SqlAuthStore  # noqa: PLC0415 - SQLAlchemy dialects, like _open_schema
+
+    return SqlAuthStore(storage)
+
+
+sqlite = Backend(
+    "sqlite", frozenset({"aiosqlite"}), "sqlite", _open_sqlite, _open_schema, auth_store=_open_auth
+)
+postgresql = Backend(
+    "postgresql",
+    frozenset({"asyncpg"}),
+    "postgres",
+    _open_postgres,
+    _open_schema,
+    auth_store=_open_auth,
+)
+mysql = Backend(
+    "mysql", frozenset({"aiomysql"}), "mysql", _open_mysql, _open_schema, auth_store=_open_auth
+)

@@ -28,7 +28,7 @@ from omnicrud.core.errors import (
 )
 from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.resources import Resource
-from omnicrud.core.storage import Row
+from omnicrud.core.storage import OwnerFilter, Row
 
 from ._statements import Plan, Statements
 from .schema import constraint_name
@@ -198,11 +198,22 @@ class SqlStorage:
 
     # ---- Storage protocol
 
-    async def get(self, res: Resource, id: int) -> dict[str, Any] | None:
+    def _owned(
+        self, res: Resource, owner: OwnerFilter | None
+    ) -> tuple[str | None, builtins.list[Any]]:
+        """The owner column of a statement and the arguments after id, expected version."""
+        if owner is None:
+            return None, []
+        return owner[0], [self.sql.to_db(res.by_name[owner[0]], owner[1])]
+
+    async def get(
+        self, res: Resource, id: int, owner: OwnerFilter | None = None
+    ) -> dict[str, Any] | None:
         if not _ID_MIN <= id <= _ID_MAX:
             return None
+        column, extra = self._owned(res, owner)
         with hooks.db_statement(self.db_system, "SELECT", res.name):
-            rows = await self._read(self.sql.get(res), (id,))
+            rows = await self._read(self.sql.get(res, column), (id, None, *extra))
         return self.sql.decoder(res)(rows[0]) if rows else None
 
     async def list(self, res: Resource, query: ListQuery) -> list[dict[str, Any]]:
@@ -240,42 +251,55 @@ class SqlStorage:
         return [decode(r) for r in records]
 
     async def update(
-        self, res: Resource, id: int, values: dict[str, Any], expected_version: int | None
+        self,
+        res: Resource,
+        id: int,
+        values: dict[str, Any],
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
     ) -> dict[str, Any]:
         if not _ID_MIN <= id <= _ID_MAX:
             raise NotFound()
         self._check_references(res, [values])
         fields = tuple(f.name for f in res.fields if f.name in values)
-        plan = self.sql.update(res, fields, expected_version is not None)
+        column, extra = self._owned(res, owner)
+        plan = self.sql.update(res, fields, expected_version is not None, column)
         args = self.sql.row_args(res, values, fields)
-        args.append(id)
-        if expected_version is not None:
-            args.append(expected_version)
+        args += [id, expected_version, *extra]
         try:
             with hooks.db_statement(self.db_system, "UPDATE", res.name):
                 record = await self.update_row(res, plan, args, id)
         except Exception as exc:
             raise await self._write_error(exc, res, [values], None) from exc
         if record is None:
-            raise await self._no_match(res, id)
+            raise await self._no_match(res, id, column, extra)
         return self.sql.decoder(res)(record)
 
-    async def delete(self, res: Resource, id: int, expected_version: int | None) -> None:
+    async def delete(
+        self,
+        res: Resource,
+        id: int,
+        expected_version: int | None,
+        owner: OwnerFilter | None = None,
+    ) -> None:
         if not _ID_MIN <= id <= _ID_MAX:
             raise NotFound()
-        plan = self.sql.delete(res, expected_version is not None)
-        args = [id] if expected_version is None else [id, expected_version]
+        column, extra = self._owned(res, owner)
+        plan = self.sql.delete(res, expected_version is not None, column)
         try:
             with hooks.db_statement(self.db_system, "DELETE", res.name):
-                count = await self.execute(plan, args)
+                count = await self.execute(plan, [id, expected_version, *extra])
         except Exception as exc:
             raise await self._write_error(exc, res, [], id) from exc
         if count == 0:
-            raise await self._no_match(res, id)
+            raise await self._no_match(res, id, column, extra)
 
-    async def _no_match(self, res: Resource, id: int) -> OmnicrudError:
-        """A checked write matched nothing: gone (404) or another version (412)?"""
-        rows = await self._read(self.sql.version(res), (id,))
+    async def _no_match(
+        self, res: Resource, id: int, column: str | None, extra: builtins.list[Any]
+    ) -> OmnicrudError:
+        """A write matched nothing: gone (404) or another version (412)? Another owner's
+        row is gone: the same owner condition applies to this read."""
+        rows = await self._read(self.sql.version(res, column), (id, None, *extra))
         return PreconditionFailed() if rows else NotFound()
 
 

@@ -37,6 +37,7 @@ from omnicrud.core.schema import (
 from omnicrud.core.storage import Storage
 
 from . import _locking
+from ._auth_store import create_tables
 from ._base import SqlStorage
 from .schema import Text, Timestamp, build_metadata
 
@@ -231,6 +232,7 @@ def upgrade_sync(conn: Connection, target: Target, revision: str = "head") -> li
         walked = scripts(target).iterate_revisions(after, before or "base")
         applied = [s.revision for s in reversed(list(walked)) if s is not None]
     if revision == "head":
+        applied.extend(create_tables(conn))  # omnicrud's own: never in scripts or drift
         missing, problems = drift(conn, target)
         if missing:
             for name in missing:

@@ -233,21 +233,34 @@ class Statements:
     def _single_columns(self, table: sa.Table, res: Resource) -> list[sa.Column[Any]]:
         return [table.c[n] for n in (*res.readable, VERSION)]
 
-    def get(self, res: Resource) -> Plan:
+    def _by_id(self, t: sa.Table, checked: bool, owner: str | None) -> Any:
+        """``id = :id`` [AND version = :expected] [AND owner = :owner], in one statement."""
+        cond = t.c.id == sa.bindparam("id")
+        if checked:
+            cond = sa.and_(cond, t.c[VERSION] == sa.bindparam("expected"))
+        if owner is not None:
+            cond = sa.and_(cond, t.c[owner] == sa.bindparam("owner", type_=t.c[owner].type))
+        return cond
+
+    def get(self, res: Resource, owner: str | None = None) -> Plan:
+        """Arguments: the id, then (owned) a placeholder and the owner value."""
+
         def build() -> Plan:
             t = self.tables[res.name]
-            stmt = sa.select(*self._single_columns(t, res)).where(t.c.id == sa.bindparam("id"))
-            return self._compile(stmt, ["id"])
+            stmt = sa.select(*self._single_columns(t, res)).where(self._by_id(t, False, owner))
+            return self._compile(stmt, ["id", "expected", "owner"])
 
-        return self._cached(("get", res.name), build)  # type: ignore[no-any-return]
+        return self._cached(("get", res.name, owner), build)  # type: ignore[no-any-return]
 
-    def version(self, res: Resource) -> Plan:
+    def version(self, res: Resource, owner: str | None = None) -> Plan:
+        """Arguments: as ``get``."""
+
         def build() -> Plan:
             t = self.tables[res.name]
-            stmt = sa.select(t.c[VERSION]).where(t.c.id == sa.bindparam("id"))
-            return self._compile(stmt, ["id"])
+            stmt = sa.select(t.c[VERSION]).where(self._by_id(t, False, owner))
+            return self._compile(stmt, ["id", "expected", "owner"])
 
-        return self._cached(("version", res.name), build)  # type: ignore[no-any-return]
+        return self._cached(("version", res.name, owner), build)  # type: ignore[no-any-return]
 
     def exists(self, res: Resource, field: str) -> Plan:
         """``SELECT EXISTS (... WHERE field = ?)``: finds the row an FK error is about."""
@@ -312,34 +325,33 @@ class Statements:
 
         return self._cached(("insert", res.name), build)  # type: ignore[no-any-return]
 
-    def update(self, res: Resource, fields: tuple[str, ...], checked: bool) -> Plan:
-        """Arguments: the values of ``fields``, the id, then the expected version if checked."""
+    def update(
+        self, res: Resource, fields: tuple[str, ...], checked: bool, owner: str | None = None
+    ) -> Plan:
+        """Arguments: the values of ``fields``, the id, the expected version (or a
+        placeholder), then the owner value when owned."""
 
         def build() -> Plan:
             t = self.tables[res.name]
             values: dict[str, Any] = {n: sa.bindparam(n, type_=t.c[n].type) for n in fields}
             values[VERSION] = t.c[VERSION] + sa.literal_column("1")
-            cond = t.c.id == sa.bindparam("id")
-            if checked:
-                cond = sa.and_(cond, t.c[VERSION] == sa.bindparam("expected"))
-            stmt = sa.update(t).values(values).where(cond)
+            stmt = sa.update(t).values(values).where(self._by_id(t, checked, owner))
             if self.returning and self.dialect_name != "mariadb":
                 stmt = stmt.returning(*self._single_columns(t, res))
-            return self._compile(stmt, [*fields, "id", "expected"])
+            return self._compile(stmt, [*fields, "id", "expected", "owner"])
 
-        return self._cached(("update", res.name, fields, checked), build)  # type: ignore[no-any-return]
+        key = ("update", res.name, fields, checked, owner)
+        return self._cached(key, build)  # type: ignore[no-any-return]
 
-    def delete(self, res: Resource, checked: bool) -> Plan:
-        """Arguments: the id, then the expected version if checked."""
+    def delete(self, res: Resource, checked: bool, owner: str | None = None) -> Plan:
+        """Arguments: the id, the expected version (or a placeholder), the owner value."""
 
         def build() -> Plan:
             t = self.tables[res.name]
-            cond = t.c.id == sa.bindparam("id")
-            if checked:
-                cond = sa.and_(cond, t.c[VERSION] == sa.bindparam("expected"))
-            return self._compile(sa.delete(t).where(cond), ["id", "expected"])
+            stmt = sa.delete(t).where(self._by_id(t, checked, owner))
+            return self._compile(stmt, ["id", "expected", "owner"])
 
-        return self._cached(("delete", res.name, checked), build)  # type: ignore[no-any-return]
+        return self._cached(("delete", res.name, checked, owner), build)  # type: ignore[no-any-return]
 
     # ---- decoding
 
