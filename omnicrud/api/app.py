@@ -69,7 +69,9 @@ def create_app(
     app.state.settings = settings
     problems.install(app)
     if auth_configured(settings):
-        state_store = StateAuthStore(app.state)
+        # A backend without stores (a plugin without auth_store): no API keys, no login.
+        stores = deployment.backend.auth_store is not None
+        state_store = StateAuthStore(app.state) if stores else None
         authenticator = Authenticator.from_settings(settings, key_store=state_store)
     app.state.authenticator = authenticator
     for res in deployment.resources:
