@@ -79,7 +79,9 @@ def create_app(
     problems.install(app)
     ops.install(app, settings)
     if auth_configured(settings):
-        state_store = StateAuthStore(app.state)
+        # A backend without stores (a plugin without auth_store): no API keys, no login.
+        stores = deployment.backend.auth_store is not None
+        state_store = StateAuthStore(app.state) if stores else None
         authenticator = Authenticator.from_settings(settings, key_store=state_store)
     app.state.authenticator = authenticator
     if authenticator.enabled:
