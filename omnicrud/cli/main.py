@@ -13,6 +13,7 @@ from omnicrud.bootstrap import Deployment
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 
 from .common import fail
+from .copy import add_transfer_commands
 from .db import add_db_commands
 from .serve import add_serve_command
 
@@ -86,6 +87,7 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("openapi", help="print the OpenAPI document")
     p.set_defaults(func=openapi)
     add_db_commands(sub)
+    add_transfer_commands(sub)
     return top
 
 
