@@ -16,7 +16,7 @@ from omnicrud.core.storage import Row
 
 from .copy import DEFAULT_BATCH, Check, Copied
 from .progress import Reporter, Silent
-from .rows import Tally, canonical, check_rows, from_json, select
+from .rows import Tally, check_rows, dumps, from_json, select
 from .sides import Side, open_side, refuse_non_empty
 
 
@@ -37,7 +37,7 @@ async def export(
             prefix = b'{"resource":' + orjson.dumps(res.name) + b',"row":'
             count = 0
             async for rows in side.scan(res, batch):
-                out.write(b"".join(prefix + orjson.dumps(canonical(r)) + b"}\n" for r in rows))
+                out.write(b"".join(prefix + dumps(r) + b"}\n" for r in rows))
                 count += len(rows)
                 report.advance(len(rows))
             report.finish()

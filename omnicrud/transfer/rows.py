@@ -11,22 +11,26 @@ from typing import Any
 import orjson
 
 from omnicrud.core.errors import ConfigError
-from omnicrud.core.resources import INT64, VERSION, Resource
+from omnicrud.core.resources import INT64, VERSION, FieldSpec, Resource
 from omnicrud.core.storage import Row
 from omnicrud.core.transfer import RejectedRow
-from omnicrud.core.values import format_datetime, parse_datetime
+from omnicrud.core.values import parse_datetime
 
 MOD = 2**64
 
 
-def canonical(row: Row) -> Row:
-    """JSON-native values: datetimes in the API's wire form, the rest as they are."""
-    return {k: format_datetime(v) if isinstance(v, dt.datetime) else v for k, v in row.items()}
+JSON_OPTIONS = orjson.OPT_UTC_Z
+"""Datetimes as RFC 3339 in UTC with ``Z`` (microsecond digits: rows hold milliseconds)."""
+
+
+def dumps(row: Row) -> bytes:
+    """A raw row's JSON: every value JSON-native, datetimes as RFC 3339 UTC."""
+    return orjson.dumps(row, option=JSON_OPTIONS)
 
 
 def row_digest(row: Row) -> int:
     """64 bits of the SHA-256 of the row's canonical JSON (keys sorted)."""
-    data = orjson.dumps(canonical(row), option=orjson.OPT_SORT_KEYS)
+    data = orjson.dumps(row, option=JSON_OPTIONS | orjson.OPT_SORT_KEYS)
     return int.from_bytes(hashlib.sha256(data).digest()[:8], "big")
 
 
@@ -80,37 +84,47 @@ _KIND_TYPES: dict[str, tuple[type, ...]] = {
 }
 
 
-def _of_kind(value: Any, types: tuple[type, ...], kind: str) -> bool:
-    return isinstance(value, types) and (kind == "bool" or not isinstance(value, bool))
+def _first_bad(rows: Sequence[Row], f: FieldSpec) -> tuple[Row, str] | None:
+    """The first row whose value of ``f`` the target cannot hold, and why (column-wise:
+    one tight loop per field is what keeps this cheap on large batches)."""
+    name = f.name
+    types = _KIND_TYPES[f.kind]
+    for row in rows:
+        value = row[name]
+        if value is None:
+            if not f.nullable:
+                return row, "is null"
+        elif not isinstance(value, types) or (f.kind != "bool" and value.__class__ is bool):
+            return row, f"is not a {f.kind}"
+    max_length = None if f.secret else f.max_length
+    if f.kind == "str" and max_length is not None:
+        for row in rows:
+            value = row[name]
+            if value is not None and len(value) > max_length:
+                return row, (
+                    f"is {len(value)} characters long, the target holds at most {max_length}"
+                )
+    if f.kind == "int":
+        low, high = INT64
+        for row in rows:
+            value = row[name]
+            if value is not None and not low <= value <= high:
+                return row, "does not fit in 64 bits"
+    return None
 
 
 def check_rows(res: Resource, rows: Sequence[Row]) -> None:
     """RejectedRow for the first value the target's declaration cannot hold (type, null,
     length, 64-bit range): every backend refuses it the same way, SQLite and MongoDB too,
     which would otherwise store what a declaration forbids."""
-    specs = [
-        (f.name, f.nullable, _KIND_TYPES[f.kind], f.kind, None if f.secret else f.max_length)
-        for f in res.fields
-    ]
-    low, high = INT64
-    for row in rows:
-        for name, nullable, types, kind, max_length in specs:
-            value: Any = row.get(name)
-            if value is None:
-                if not nullable:
-                    raise RejectedRow(res.name, row["id"], name, "is null")
-                continue
-            if not _of_kind(value, types, kind):
-                raise RejectedRow(res.name, row["id"], name, f"is not a {kind}")
-            if max_length is not None and len(value) > max_length:
-                raise RejectedRow(
-                    res.name,
-                    row["id"],
-                    name,
-                    f"is {len(value)} characters long, the target holds at most {max_length}",
-                )
-            if kind == "int" and not low <= value <= high:
-                raise RejectedRow(res.name, row["id"], name, "does not fit in 64 bits")
+    found = [bad[0] for f in res.fields if (bad := _first_bad(rows, f)) is not None]
+    if not found:
+        return
+    row = min(found, key=lambda r: int(r["id"]))
+    for f in res.fields:
+        bad = _first_bad([row], f)
+        if bad is not None:
+            raise RejectedRow(res.name, row["id"], f.name, bad[1])
 
 
 def reference_order(resources: Sequence[Resource]) -> list[Resource]:

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -24,10 +23,10 @@ PEAK_RSS_MB = 200
 
 
 @pytest.fixture(scope="module")
-def big_source(fresh: Fresh) -> Iterator[str]:
+def big_source(fresh: Fresh) -> str:
     url = fresh("sqlite")
     asyncio.run(load_items(url, ROWS))
-    yield url
+    return url
 
 
 async def _pg(url: str, sql: str) -> list[asyncpg.Record]:
@@ -72,7 +71,8 @@ def test_kill_9_then_resume(big_source: str, fresh: Fresh) -> None:
 
     again = _copy(big_source, target)  # without --resume: refused
     out, err = again.communicate(timeout=60)
-    assert again.returncode == 1 and "already holds" in err
+    assert again.returncode == 1
+    assert "already holds" in err
 
     resumed = _copy(big_source, target, "--resume")
     out, err = resumed.communicate(timeout=300)

@@ -49,9 +49,7 @@ def test_row_the_target_cannot_hold_stops_the_copy(backend: str, fresh: Fresh) -
     source, target = fresh("sqlite"), fresh(backend)
     _notes(source, ["short", "fits", "x" * 50, "ok", "fine"])
     with pytest.raises(RejectedRow) as caught:
-        asyncio.run(
-            transfer.copy(deployment(source, WIDE), deployment(target, NARROW), batch=2)
-        )
+        asyncio.run(transfer.copy(deployment(source, WIDE), deployment(target, NARROW), batch=2))
     assert (caught.value.resource, caught.value.id, caught.value.field) == ("notes", 3, "text")
     assert str(caught.value) == (
         "notes id 3: field 'text' is 50 characters long, the target holds at most 10"

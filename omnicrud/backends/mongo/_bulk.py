@@ -52,12 +52,16 @@ class MongoBulk(MongoStorage):
             docs = await cursor.to_list()
         except PyMongoError as exc:
             raise translate(exc, layout) from exc
-        fields = [(f.name, key_of(f.name), f.kind) for f in res.fields]
-        out: list[Row] = []
-        for doc in docs:
-            row: Row = {name: _python(kind, doc.get(key)) for name, key, kind in fields}
-            row[VERSION] = int(doc[VERSION])
-            out.append(row)
+        keys = [(f.name, key_of(f.name)) for f in res.fields]
+        out: list[Row] = [{name: doc.get(key) for name, key in keys} for doc in docs]
+        for i, doc in enumerate(docs):
+            out[i][VERSION] = int(doc[VERSION])
+        for f in res.fields:
+            if f.kind in ("datetime", "int", "float"):
+                for row in out:
+                    value = row[f.name]
+                    if value is not None:
+                        row[f.name] = _python(f.kind, value)
         return out
 
     def _documents(self, res: Resource, rows: Sequence[Row]) -> list[Doc]:

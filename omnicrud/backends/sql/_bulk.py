@@ -8,17 +8,17 @@ from __future__ import annotations
 import builtins
 import datetime as dt
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from omnicrud.core.errors import Conflict, OmnicrudError, StorageError
-from omnicrud.core.resources import VERSION, FieldSpec, Resource
+from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row
 from omnicrud.core.transfer import RejectedRow
-from omnicrud.core.values import UTC, parse_datetime
+from omnicrud.core.values import UTC
 
 from ._base import SqlStorage
 from ._statements import Plan
@@ -39,22 +39,16 @@ def raw_columns(res: Resource) -> tuple[str, ...]:
     return (*(f.name for f in res.fields), VERSION)
 
 
-def _from_db(f: FieldSpec, value: Any) -> Any:
-    if value is None:
-        return None
-    kind = f.kind
-    if kind == "datetime":
-        if isinstance(value, str):  # SQLite stores the wire form
-            return parse_datetime(value)
-        assert isinstance(value, dt.datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    if kind == "bool":
-        return bool(value)
-    if kind == "float":
-        return float(value)
-    if kind == "int":
-        return int(value)
-    return value
+def _datetime(value: Any) -> dt.datetime:
+    if isinstance(value, str):  # SQLite stores the wire form, ...Z
+        return dt.datetime.fromisoformat(value)
+    assert isinstance(value, dt.datetime)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {"datetime": _datetime, "bool": bool, "float": float}
+"""What a driver may hand back in another form: SQLite's text timestamps, 0/1 booleans and
+integral REALs; MySQL's naive DATETIMEs and TINYINT booleans (asyncpg needs none)."""
 
 
 class BulkSql(SqlStorage):
@@ -98,12 +92,18 @@ class BulkSql(SqlStorage):
     async def dump(self, res: Resource, after_id: int, limit: int) -> builtins.list[Row]:
         plan = self._bulk_plan("dump", res)
         records = await self._raw(plan, {"after": after_id, "limit": limit, "offset": 0})
-        fields = [*res.fields]
-        out: builtins.list[Row] = []
-        for record in records:
-            row = {f.name: _from_db(f, v) for f, v in zip(fields, record, strict=False)}
-            row[VERSION] = int(record[-1])
-            out.append(row)
+        names = raw_columns(res)
+        converts = [
+            (f.name, _CONVERTERS[f.kind])
+            for f in res.fields
+            if f.kind in _CONVERTERS and self.sql.dialect_name != "postgresql"
+        ]
+        out = [dict(zip(names, record, strict=True)) for record in records]
+        for name, convert in converts:
+            for row in out:
+                value = row[name]
+                if value is not None:
+                    row[name] = convert(value)
         return out
 
     async def max_id(self, res: Resource) -> int | None:
