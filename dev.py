@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-MATRIX = "lint,type,sqlite,postgres,mysql,mongo"
+MATRIX = "lint,type,sqlite,postgres,mysql,mongo,transfer"
 
 
 def _ensure(marker: str, *requirements: str) -> None:
