@@ -67,6 +67,8 @@ def from_json(res: Resource, data: Any, line: int) -> Row:
                 value = parse_datetime(value)
             except ValueError:
                 raise ConfigError(f"line {line}: {res.name}.{f.name} is not a datetime") from None
+        elif f.kind == "float" and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)  # 5 in a hand-written file is the float 5.0 once stored
         row[f.name] = value
     version = data.get(VERSION)
     if not isinstance(version, int):
