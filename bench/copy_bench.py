@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,19 +108,29 @@ async def main():
 
 asyncio.run(main())
 """
+PEAK = (
+    'print("peak-rss-kb", next(line.split()[1] for line in open("/proc/self/status") '
+    'if line.startswith("VmHWM:")), file=sys.stderr)'
+)
+"""Printed by each contender at exit: its peak RSS since exec."""
+REFERENCE += PEAK + "\n"
+OMNICRUD_MAIN = (
+    "import sys\nfrom omnicrud.cli.main import main\ncode = main(sys.argv[1:])\n"
+    + PEAK
+    + "\nsys.exit(code)\n"
+)
 
 
 def _run(argv: list[str], env: dict[str, str]) -> tuple[str, float, float]:
-    """stdout, wall seconds, peak RSS in MB of one process."""
+    """stdout, wall seconds, peak RSS in MB of one process (its own VmHWM at exit: a
+    child's ru_maxrss would also count this process's image it was forked from)."""
     began = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
+    run = subprocess.run(argv, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - began
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    err = proc.stderr.read().decode() if proc.stderr else ""
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"{argv[:2]} failed:\n{out}\n{err}")
-    return out, wall, usage.ru_maxrss / 1024
+    if run.returncode != 0:
+        raise SystemExit(f"{argv[:2]} failed:\n{run.stdout}\n{run.stderr}")
+    found = re.search(r"peak-rss-kb (\d+)", run.stderr)
+    return run.stdout, wall, int(found.group(1)) / 1024 if found else 0.0
 
 
 def _empty_schema(url: str) -> None:
@@ -133,7 +144,8 @@ def measure(name: str, source: str, make_target, rows: int) -> dict[str, object]
         with make_target() as target:
             _empty_schema(target)
             if contender == "omnicrud":
-                argv = [OMNICRUD, "copy", "--from", source, "--to", target, "--resources", "items"]
+                argv = [sys.executable, "-c", OMNICRUD_MAIN, "copy", "--from", source]
+                argv += ["--to", target, "--resources", "items"]
             else:
                 argv = [sys.executable, "-c", REFERENCE, source, target]
             out, wall, rss = _run(argv, cli_env(source))
@@ -158,6 +170,13 @@ def measure(name: str, source: str, make_target, rows: int) -> dict[str, object]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--mongo-rows",
+        type=int,
+        default=50_000,
+        help="rows for the MongoDB pair (SecantusDB writes ~1,000 rows/s: 1,000,000 would "
+        "take hours; with MONGO_URL on a real mongod pass --mongo-rows 1000000)",
+    )
     args = parser.parse_args()
     from tests.provision import unique_name, with_database
     from tests.secantus import start_secantus
@@ -178,13 +197,22 @@ def main() -> None:
             cli_env(sqlite_url),
         )
         mongo, stop = start_secantus()
+        small = ExitStack()
         try:
+            if args.mongo_rows == args.rows:
+                mongo_source = pg_source
+            else:  # a PostgreSQL source holding only as many rows
+                mongo_source = small.enter_context(provision(POSTGRES, tmp))
+                asyncio.run(load_items(mongo_source, args.mongo_rows, batch=20_000))
 
             def mongo_target():
                 return provision_mongo(with_database(mongo, unique_name()))
 
-            results.append(measure("PostgreSQL -> MongoDB", pg_source, mongo_target, args.rows))
+            results.append(
+                measure("PostgreSQL -> MongoDB", mongo_source, mongo_target, args.mongo_rows)
+            )
         finally:
+            small.close()
             stop()
         results.append(
             measure("PostgreSQL -> MariaDB", pg_source, lambda: provision(MYSQL, tmp), args.rows)
