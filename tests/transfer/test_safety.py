@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from omnicrud import transfer
+from omnicrud import example, transfer
 from omnicrud.core.transfer import RejectedRow
 from tests.processes import OMNICRUD, cli_env
 from tests.transfer.conftest import Fresh
@@ -80,3 +80,31 @@ def test_database_refusal_is_traced_to_its_row_and_field(backend: str, fresh: Fr
         asyncio.run(load())
     assert (caught.value.resource, caught.value.id, caught.value.field) == ("notes", 2, "text")
     assert dump_all(target, "notes", NARROW) == []
+
+
+def test_verify_only_exits_1_on_a_changed_row(fresh: Fresh) -> None:
+    source, target = fresh("sqlite"), fresh("mysql")
+    asyncio.run(load_items(source, 40))
+    bundled = deployment(source, example.resources), deployment(target, example.resources)
+    _, checks = asyncio.run(transfer.copy(*bundled))
+    assert all(c.ok for c in checks)
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [OMNICRUD, "copy", "--from", source, "--to", target, "--verify-only"],
+            env=cli_env(source),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    assert verify().returncode == 0
+    with client(target, example.resources) as c:
+        assert c.patch("/items/17", json={"price": 1.25}).status_code == 200
+    run = verify()
+    assert run.returncode == 1, run.stderr
+    lines = run.stdout.splitlines()
+    items = next(line for line in lines if line.startswith("items"))
+    assert items.split()[1] == items.split()[3] == "40"  # same count, other checksum
+    assert items.endswith("MISMATCH")
+    assert lines[-1] == "verification FAILED for items"
