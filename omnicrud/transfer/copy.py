@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from omnicrud.bootstrap import Deployment
@@ -60,12 +61,13 @@ async def copy_resource(
     total = await source.count(src)
     progress.start(dst.name, total, await target.count(dst) if resume else 0)
     copied = 0
-    async for rows in source.scan(src, batch, after):
-        check_rows(dst, rows)
-        await target.bulk.load(dst, rows)
-        after = rows[-1]["id"]
-        copied += len(rows)
-        progress.advance(len(rows))
+    async with aclosing(source.scan(src, batch, after)) as pages:
+        async for rows in pages:
+            check_rows(dst, rows)
+            await target.bulk.load(dst, rows)
+            after = rows[-1]["id"]
+            copied += len(rows)
+            progress.advance(len(rows))
     if after:
         await target.bulk.reserve_past(dst, after)
     progress.finish()

@@ -5,6 +5,7 @@ reference order. Both stream: memory holds one batch."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import aclosing
 from typing import IO, Any
 
 import orjson
@@ -36,10 +37,11 @@ async def export(
             report.start(res.name, await side.count(res), 0)
             prefix = b'{"resource":' + orjson.dumps(res.name) + b',"row":'
             count = 0
-            async for rows in side.scan(res, batch):
-                out.write(b"".join(prefix + dumps(r) + b"}\n" for r in rows))
-                count += len(rows)
-                report.advance(len(rows))
+            async with aclosing(side.scan(res, batch)) as pages:
+                async for rows in pages:
+                    out.write(b"".join(prefix + dumps(r) + b"}\n" for r in rows))
+                    count += len(rows)
+                    report.advance(len(rows))
             report.finish()
             written.append(Copied(res.name, count, 0.0))
         out.flush()

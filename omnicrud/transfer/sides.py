@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass
 
 from omnicrud.bootstrap import Deployment
@@ -34,7 +35,9 @@ class Side:
     async def count(self, res: Resource) -> int:
         return await self.storage.count(res, None)
 
-    async def scan(self, res: Resource, batch: int, after: int = 0) -> AsyncIterator[list[Row]]:
+    async def scan(
+        self, res: Resource, batch: int, after: int = 0
+    ) -> AsyncGenerator[list[Row], None]:
         """Every raw row with id > ``after`` in id order, ``batch`` at a time; the next page
         is read while the caller works on this one (two pages in memory at most)."""
         pending = asyncio.ensure_future(self.bulk.dump(res, after, batch))
@@ -54,8 +57,9 @@ class Side:
 
     async def tally(self, res: Resource, batch: int) -> Tally:
         tally = Tally()
-        async for rows in self.scan(res, batch):
-            tally.add(rows)
+        async with aclosing(self.scan(res, batch)) as pages:
+            async for rows in pages:
+                tally.add(rows)
         return tally
 
     async def close(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
+from collections.abc import Callable
 
 import pytest
 
@@ -13,7 +14,16 @@ from omnicrud import example, transfer
 from omnicrud.core.transfer import RejectedRow
 from tests.processes import OMNICRUD, cli_env
 from tests.transfer.conftest import Fresh
-from tests.transfer.support import NARROW, WIDE, bulk, client, deployment, dump_all, load_items
+from tests.transfer.support import (
+    NARROW,
+    WIDE,
+    Reads,
+    bulk,
+    client,
+    deployment,
+    dump_all,
+    load_items,
+)
 
 
 def test_non_empty_target_is_refused_in_one_line(fresh: Fresh) -> None:
@@ -108,3 +118,16 @@ def test_verify_only_exits_1_on_a_changed_row(fresh: Fresh) -> None:
     assert items.split()[1] == items.split()[3] == "40"  # same count, other checksum
     assert items.endswith("MISMATCH")
     assert lines[-1] == "verification FAILED for items"
+
+
+def test_reference_the_target_lacks_names_the_row(
+    source: Callable[[str], tuple[str, Reads]], fresh: Fresh
+) -> None:
+    """Copying ``posts`` alone into PostgreSQL: their users are not there, the database
+    refuses the batch, and the copy names the first post and its reference field."""
+    source_url, _ = source("sqlite")
+    target = fresh("postgresql")
+    with pytest.raises(RejectedRow) as caught:
+        asyncio.run(transfer.copy(deployment(source_url), deployment(target), resources=["posts"]))
+    assert (caught.value.resource, caught.value.id, caught.value.field) == ("posts", 1, "owner_id")
+    assert dump_all(target, "posts") == []

@@ -62,6 +62,7 @@ class BulkSql(SqlStorage):
         return RawPlan(str(compiled), order)
 
     def _bulk_plan(self, kind: str, res: Resource) -> RawPlan:
+        # Built on first use, after connect() (which may swap ``self.sql`` for the server).
         cache: dict[tuple[str, str], RawPlan] = self.__dict__.setdefault("_bulk_plans", {})
         found = cache.get((kind, res.name))
         if found is not None:
@@ -163,6 +164,12 @@ class BulkSql(SqlStorage):
             except Exception as again:
                 return self._error(again, self.classify(again))
             if objection is not None:
+                refused = self.classify(objection)
+                if refused is not None and refused.kind == "fk" and refused.name in self._fk:
+                    field = self._fk[refused.name][1]
+                    return RejectedRow(
+                        res.name, int(row["id"]), field, "references a row the target lacks"
+                    )
                 return RejectedRow(
                     res.name, int(row["id"]), _field_named(res, objection), "is refused"
                 )
