@@ -19,7 +19,18 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MATRIX = ",".join(
-    ["lint", "type", "sqlite", "postgres", "mysql", "mongo", "docs", "cluster", "faults"]
+    [
+        "lint",
+        "type",
+        "sqlite",
+        "postgres",
+        "mysql",
+        "mongo",
+        "docs",
+        "cluster",
+        "faults",
+        "transfer",
+    ]
     + [f"schemathesis-{db}" for db in ("sqlite", "postgres", "mysql", "mongo")]
 )
 

@@ -13,6 +13,7 @@ from omnicrud.bootstrap import Deployment
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 
 from .common import fail
+from .copy import add_transfer_commands
 from .db import add_db_commands
 from .keys import add_keys_commands
 from .serve import add_serve_command
@@ -90,6 +91,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=openapi)
     add_db_commands(sub)
     add_keys_commands(sub)
+    add_transfer_commands(sub)
     return top
 
 

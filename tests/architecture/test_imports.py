@@ -29,6 +29,8 @@ FORBIDDEN = {
     "omnicrud.bootstrap": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),
     "omnicrud.example": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),
     "omnicrud.mcp": ("omnicrud.cli", "omnicrud.backends", "omnicrud.bootstrap"),
+    # Moving data talks to every backend through core's BulkStorage, found via bootstrap.
+    "omnicrud.transfer": ("omnicrud.api", "omnicrud.cli", "omnicrud.backends"),
 }
 ALLOWED = ("omnicrud.config", "omnicrud.backends.sql.schema")
 """Importable from anywhere: settings data, and the column types migration scripts use."""

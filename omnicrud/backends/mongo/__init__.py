@@ -25,9 +25,9 @@ def _open_storage(url: str, settings: Settings, resources: Sequence[Resource]) -
         import pymongo  # noqa: F401, PLC0415 - the driver, imported lazily
     except ImportError:
         raise missing_driver("mongodb", "pymongo", "mongo") from None
-    from ._storage import MongoStorage  # noqa: PLC0415 - imports pymongo
+    from ._bulk import MongoBulk  # noqa: PLC0415 - imports pymongo
 
-    return MongoStorage(url, settings, resources)
+    return MongoBulk(url, settings, resources)
 
 
 def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:

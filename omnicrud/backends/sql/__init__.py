@@ -21,9 +21,9 @@ __all__ = ["mysql", "postgresql", "sqlite"]
 
 
 def _open_sqlite(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
-    from ._sqlite import SqliteStorage  # noqa: PLC0415 - stdlib sqlite3, but keep imports light
+    from ._bulk_sqlite import SqliteBulk  # noqa: PLC0415 - stdlib sqlite3, but keep imports light
 
-    return SqliteStorage(url, settings, resources)
+    return SqliteBulk(url, settings, resources)
 
 
 def _open_postgres(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
@@ -31,9 +31,9 @@ def _open_postgres(url: str, settings: Settings, resources: Sequence[Resource]) 
         import asyncpg  # noqa: F401, PLC0415 - the driver, imported lazily
     except ImportError:
         raise missing_driver("PostgreSQL", "asyncpg", "postgres") from None
-    from ._postgres import PostgresStorage  # noqa: PLC0415 - imports asyncpg
+    from ._bulk_postgres import PostgresBulk  # noqa: PLC0415 - imports asyncpg
 
-    return PostgresStorage(url, settings, resources)
+    return PostgresBulk(url, settings, resources)
 
 
 def _open_mysql(url: str, settings: Settings, resources: Sequence[Resource]) -> Storage:
@@ -41,9 +41,9 @@ def _open_mysql(url: str, settings: Settings, resources: Sequence[Resource]) -> 
         import aiomysql  # noqa: F401, PLC0415 - the driver, imported lazily
     except ImportError:
         raise missing_driver("MySQL", "aiomysql", "mysql") from None
-    from ._mysql import MysqlStorage  # noqa: PLC0415 - imports aiomysql
+    from ._bulk_mysql import MysqlBulk  # noqa: PLC0415 - imports aiomysql
 
-    return MysqlStorage(url, settings, resources)
+    return MysqlBulk(url, settings, resources)
 
 
 def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
