@@ -16,9 +16,11 @@ from starlette.responses import Response
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.resources import Resource
 
 from . import openapi, problems
+from .consistency import ConsistencyMiddleware
 from .deps import StorageDep
 from .docs import install_docs
 from .lifecycle import Database
@@ -37,7 +39,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(deployment, app.state)
+        database = Database(deployment, app.state, keys)
         await database.start()
         log.info(
             "serving %s on %s (%s backend)",
@@ -59,13 +61,15 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
+    keys = DeploymentKeys(settings.cursor_secret)
+    app.add_middleware(ConsistencyMiddleware, keys=keys, replicas=bool(settings.read_urls))
     install_docs(app, settings)
     problems.install(app)
     crud_paths: set[str] = set()
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        routes = crud_router(res, settings).routes
+        routes = crud_router(res, settings, keys).routes
         app.router.routes.extend(routes)
         crud_paths |= {str(getattr(route, "path", "")) for route in routes}
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Query, Request
 from starlette.responses import Response
 
 from omnicrud.config import Settings
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row
 
@@ -45,10 +46,10 @@ def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) 
     return _json(row, status, {**(headers or {}), "ETag": tag})
 
 
-def crud_router(res: Resource, settings: Settings) -> APIRouter:
+def crud_router(res: Resource, settings: Settings, keys: DeploymentKeys | None = None) -> APIRouter:
     router = APIRouter(tags=[res.name])
     base = f"/{res.name}"
-    service = CrudService(res, settings)
+    service = CrudService(res, settings, keys)
     docs = openapi.RouteDocs(res)
 
     @router.post(base, status_code=201, **docs.create())

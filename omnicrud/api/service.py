@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from omnicrud.config import Settings
 from omnicrud.core.errors import BadQuery, Conflict, NotFound, PreconditionFailed
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.query import (
     And,
     Cond,
@@ -49,9 +50,11 @@ class Page:
 
 
 class CrudService:
-    def __init__(self, res: Resource, settings: Settings) -> None:
+    def __init__(
+        self, res: Resource, settings: Settings, keys: DeploymentKeys | None = None
+    ) -> None:
         self.res = res
-        self.codec = CursorCodec(settings.cursor_secret)
+        self.codec = CursorCodec(keys or DeploymentKeys(settings.cursor_secret))
         self.writable = frozenset(f.name for f in res.user_fields)
         self.independent = fields_independent(res.create_model)
         self.unique = tuple(f.name for f in res.user_fields if f.unique)
