@@ -16,6 +16,7 @@ from starlette.responses import Response
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
+from omnicrud.core.health import Readiness
 from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.resources import Resource
 
@@ -92,7 +93,8 @@ def create_app(
     )
     async def readyz(request: Request, storage: StorageDep) -> Response:
         try:
-            await asyncio.wait_for(storage.server_version(), READY_TIMEOUT)
+            check = storage.ready() if isinstance(storage, Readiness) else storage.server_version()
+            await asyncio.wait_for(check, READY_TIMEOUT)
         except TimeoutError:
             exc = Unavailable("the database did not answer in time")
             return problems.problem_response(request, problems.to_problem(exc))
