@@ -11,6 +11,7 @@ migration is seen as done.
 
 from __future__ import annotations
 
+import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -23,6 +24,8 @@ from omnicrud.core.errors import Unavailable
 
 T = TypeVar("T")
 
+log = logging.getLogger("omnicrud.backends.sql")
+ATTEMPTS = 5
 TABLE = "_omnicrud_lock"
 STALE_SECONDS = 300
 """A migration holding the lock longer is presumed dead (its process was killed)."""
@@ -44,11 +47,25 @@ def is_galera(conn: Connection) -> bool:
     return row is not None and str(row[1]).upper() == "ON"
 
 
+def _again(conn: Connection, sql: str, params: tuple[str, ...] = ()) -> None:
+    """``sql`` committed, retried when it loses certification to another node's statement
+    on the same row (the release racing a waiter's insert)."""
+    for attempt in range(ATTEMPTS):
+        try:
+            conn.exec_driver_sql(sql, params)
+            conn.commit()
+            return
+        except sa.exc.DBAPIError:
+            conn.rollback()
+            if attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 def with_lock_row(conn: Connection, work: Callable[[Connection], T], wait: float) -> T:
     owner = secrets.token_hex(16)
     conn.exec_driver_sql("SET SESSION wsrep_sync_wait = 1")
-    conn.exec_driver_sql(_CREATE)
-    conn.commit()
+    _again(conn, _CREATE)
     deadline = time.monotonic() + wait
     while True:
         try:
@@ -71,5 +88,9 @@ def with_lock_row(conn: Connection, work: Callable[[Connection], T], wait: float
         return result
     finally:
         conn.rollback()
-        conn.exec_driver_sql(_RELEASE, (owner,))
-        conn.commit()
+        try:
+            _again(conn, _RELEASE, (owner,))
+        except sa.exc.DBAPIError:  # left to expire; the migration itself is done
+            log.warning(
+                "the schema lock row could not be released; it expires in %ss", STALE_SECONDS
+            )
