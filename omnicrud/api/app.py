@@ -20,8 +20,7 @@ from omnicrud.core.health import Readiness
 from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.resources import Resource
 
-from . import openapi, problems
-from .consistency import ConsistencyMiddleware
+from . import consistency, openapi, problems
 from .deps import StorageDep
 from .docs import install_docs
 from .lifecycle import Database
@@ -63,7 +62,6 @@ def create_app(
     )
     app.state.settings = settings
     keys = DeploymentKeys(settings.cursor_secret)
-    app.add_middleware(ConsistencyMiddleware, keys=keys, replicas=bool(settings.read_urls))
     install_docs(app, settings)
     problems.install(app)
     crud_paths: set[str] = set()
@@ -109,6 +107,7 @@ def create_app(
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]
+    consistency.install(app.router.routes, keys, replicas=bool(settings.read_urls))
     return app
 
 

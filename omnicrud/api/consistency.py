@@ -1,12 +1,15 @@
-"""The ``Omnicrud-Consistency`` middleware: a pure ASGI wrapper (no per-request task, no
-Request object) that opens the request's consistency session and adds the token to the
-response of a successful write. A GET without the header, on a deployment without
-replicas, passes straight through."""
+"""``Omnicrud-Consistency`` on the routes: each route's ASGI app is wrapped so that its
+requests run inside a consistency session (``core.consistency``), and a successful write's
+response carries the signed position. Only the routes that need it are wrapped — writes
+always, GET/HEAD only when replicas are configured — so a GET on a deployment without
+replicas costs nothing more (a middleware would add a call to every request)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from omnicrud.core import consistency
@@ -14,30 +17,23 @@ from omnicrud.core.keys import DeploymentKeys
 
 _HEADER = consistency.HEADER.lower().encode()
 _READS = frozenset({"GET", "HEAD"})
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-class ConsistencyMiddleware:
-    def __init__(self, app: ASGIApp, keys: DeploymentKeys, replicas: bool) -> None:
+class _Session:
+    def __init__(self, app: ASGIApp, keys: DeploymentKeys) -> None:
         self.app = app
         self.keys = keys
-        self.replicas = replicas
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
         read_only = scope["method"] in _READS
-        sent: bytes | None = None
+        session = consistency.Session(read_only)
         for name, value in scope["headers"]:
             if name == _HEADER:
-                sent = value
+                if self.keys.loaded:
+                    key = self.keys.key("consistency")
+                    session.floor = consistency.verify(key, value.decode("latin-1"))
                 break
-        if read_only and sent is None and not self.replicas:
-            await self.app(scope, receive, send)
-            return
-        session = consistency.Session(read_only)
-        if sent is not None and self.keys.loaded:
-            session.floor = consistency.verify(self.keys.key("consistency"), sent.decode("latin-1"))
         token = consistency.begin(session)
         try:
             if read_only:
@@ -59,3 +55,11 @@ class ConsistencyMiddleware:
             await self.app(scope, receive, send_with_token)
         finally:
             consistency.end(token)
+
+
+def install(routes: Iterable[BaseRoute], keys: DeploymentKeys, replicas: bool) -> None:
+    """Wrap every write route, and with ``replicas`` every read route too."""
+    wanted = _WRITES | _READS if replicas else _WRITES
+    for route in routes:
+        if isinstance(route, Route) and route.methods and route.methods & wanted:
+            route.app = _Session(route.app, keys)

@@ -143,6 +143,7 @@ def test_an_isolated_node_is_not_ready_then_recovers(
         wait_until(lambda: http.get(f"{server.url}/readyz").status_code == 200, 30, "ready again")
         made = http.post(f"{server.url}/items", json={"name": "rejoined", "price": 1})
         assert made.status_code == 201
+        assert made.headers["Omnicrud-Consistency"]  # the write's GTID, signed
         REPORT.append(
             f"Galera isolated node ready again {time.monotonic() - began:.1f}s after rejoin"
         )
