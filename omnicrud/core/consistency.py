@@ -1,6 +1,6 @@
 """Read-your-writes across processes (CONTRACT §9), without touching Storage signatures.
 
-Each HTTP request runs inside a ``Session`` (set by the API's middleware, held in a
+Each HTTP request runs inside a ``Session`` (set by the API around its routes, held in a
 contextvar): ``read_only`` says whether reads may go to a replica (GET/HEAD), ``floor`` is
 the verified position a client sent back in ``Omnicrud-Consistency``, and a backend records
 the primary's position after a successful write with ``wrote``. Positions are backend

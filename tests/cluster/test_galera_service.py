@@ -147,3 +147,30 @@ def test_an_isolated_node_is_not_ready_then_recovers(
         REPORT.append(
             f"Galera isolated node ready again {time.monotonic() - began:.1f}s after rejoin"
         )
+
+
+def test_other_galera_nodes_as_read_replicas_with_the_token(
+    galera_cluster: GaleraCluster, per_node: tuple[list[Server], list[str]], tmp_path: Path
+) -> None:
+    """A process writing through node 1 and reading from nodes 2 and 3
+    (``OMNICRUD_READ_URLS``); another process reads with the token: always the new row."""
+    servers, urls = per_node
+    env = cli_env(urls[0], {"OMNICRUD_READ_URLS": ",".join(urls[1:])})
+    reader = launch(urls[0], tmp_path, env=env)
+    try:
+        wait_ready(reader, 60)
+        with httpx.Client(timeout=10) as http:
+            for round_ in range(10):
+                made = http.post(f"{servers[0].url}/items", json={"name": "gryw", "price": round_})
+                assert made.status_code == 201
+                token = made.headers["Omnicrud-Consistency"]
+                read = http.get(
+                    f"{reader.url}/items/{made.json()['id']}",
+                    headers={"Omnicrud-Consistency": token},
+                )
+                assert read.status_code == 200
+                assert read.json()["price"] == round_
+            listed = http.get(f"{reader.url}/items", params={"name": "gryw", "count": "true"})
+            assert listed.status_code == 200
+    finally:
+        reader.stop()

@@ -105,6 +105,9 @@ class ReplicaSet(Generic[P]):
         self._task = asyncio.create_task(self._loop(), name="omnicrud-replicas")
 
     async def stop(self) -> None:
+        if self.routed:
+            shown = {mask_url(k) if "://" in k else k: n for k, n in self.routed.items()}
+            log.info("reads served: %s", shown)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

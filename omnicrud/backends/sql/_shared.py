@@ -40,10 +40,15 @@ async def setting(storage: SqlStorage, name: str, candidate: str) -> str:
     create, insert = Plan(_CREATE, ()), Plan(_INSERT[key], (0, 1))
     select = Plan(_SELECT[key], (0,))
     for attempt in range(ATTEMPTS):
+        try:  # usually there: no CREATE ... IF NOT EXISTS (MySQL warns about it)
+            found = await storage.fetch(select, [name])
+        except OmnicrudError:
+            raise
+        except Exception:  # no table yet
+            found = []
+        if found:
+            return str(found[0][0])
         try:
-            found = await storage.fetch(select, [name]) if attempt else []
-            if found:
-                return str(found[0][0])
             if key == "postgresql":  # asyncpg's execute() status has no row count
                 await storage.fetch(create, [])
                 await storage.fetch(insert, [name, candidate])
