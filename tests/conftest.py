@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -30,7 +31,12 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url)
+    # OMNICRUD_TEST_READ_URLS: replica servers of DATABASE_URL's server (tests/cluster runs
+    # the suite so); the fresh database is named on them too.
+    replicas = os.environ.get("OMNICRUD_TEST_READ_URLS", "")
+    name = urlsplit(database_url).path
+    read_urls = ",".join(urlunsplit(urlsplit(u)._replace(path=name)) for u in replicas.split(","))
+    return Settings(database_url=database_url, read_urls=read_urls if replicas else None)
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,11 @@ from omnicrud.auth import METRICS_SCOPE, Authenticator, Forbidden, Unauthorized,
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
 from omnicrud.core.errors import Unavailable
+from omnicrud.core.health import Readiness
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.resources import Resource
 
-from . import openapi, problems
+from . import consistency, openapi, problems
 from .deps import StorageDep
 from .docs import install_docs
 from .lifecycle import Database
@@ -30,6 +32,7 @@ from .login import TOKEN_PATH, accounts_resource, install_login
 from .openapi_security import secure
 from .router import crud_router
 from .security import StateAuthStore
+from .service import CrudService
 
 log = logging.getLogger("omnicrud")
 READY_TIMEOUT = 1.5
@@ -47,7 +50,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        database = Database(deployment, app.state)
+        database = Database(deployment, app.state, keys)
         await database.start()
         log.info(
             "serving %s on %s (%s backend)",
@@ -74,6 +77,7 @@ def create_app(
         telemetry=ops.fastapi_telemetry(),
     )
     app.state.settings = settings
+    keys = DeploymentKeys(settings.cursor_secret)
     if not closed_docs:
         install_docs(app, settings)
     problems.install(app)
@@ -90,7 +94,7 @@ def create_app(
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        routes = crud_router(res, settings, authenticator).routes
+        routes = crud_router(res, settings, authenticator, keys).routes
         app.router.routes.extend(routes)
         crud_paths |= {str(getattr(route, "path", "")) for route in routes}
     accounts = accounts_resource(deployment.resources)
@@ -109,7 +113,12 @@ def create_app(
         # Lazy on purpose: the mcp SDK is an optional extra, imported only when /mcp is on.
         from omnicrud.mcp import PATH, McpEndpoint  # noqa: PLC0415
 
-        endpoint = McpEndpoint(deployment.resources, settings, authenticator, app.state)
+        services = [
+            CrudService(res, settings, authenticator.enabled, keys) for res in deployment.resources
+        ]
+        endpoint = McpEndpoint(
+            deployment.resources, settings, authenticator, app.state, services=services
+        )
         app.router.routes.append(Route(PATH, endpoint))
         mcp_run = endpoint.run
 
@@ -125,7 +134,8 @@ def create_app(
     )
     async def readyz(request: Request, storage: StorageDep) -> Response:
         try:
-            await asyncio.wait_for(storage.server_version(), READY_TIMEOUT)
+            check = storage.ready() if isinstance(storage, Readiness) else storage.server_version()
+            await asyncio.wait_for(check, READY_TIMEOUT)
         except TimeoutError:
             exc = Unavailable("the database did not answer in time")
             return problems.problem_response(request, problems.to_problem(exc))
@@ -153,6 +163,7 @@ def create_app(
                 raise Unauthorized("missing", token_sent=False)
             return Response(openapi_json(app), media_type="application/json")
 
+    consistency.install(app.router.routes, keys, replicas=bool(settings.read_urls))
     return app
 
 

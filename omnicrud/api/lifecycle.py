@@ -11,6 +11,7 @@ from typing import Any
 
 from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import Unavailable
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.resources import Resource
 from omnicrud.core.storage import OwnerFilter, Row, Storage
@@ -79,9 +80,12 @@ class Database:
     and the service keeps answering 503.
     """
 
-    def __init__(self, deployment: Deployment, state: Any) -> None:
+    def __init__(
+        self, deployment: Deployment, state: Any, keys: DeploymentKeys | None = None
+    ) -> None:
         self.deployment = deployment
         self.state = state
+        self.keys = keys or DeploymentKeys(deployment.settings.cursor_secret)
         self.storage: Storage | None = None
         self._task: asyncio.Task[None] | None = None
         state.storage = Offline("the database is not reachable yet")
@@ -111,6 +115,11 @@ class Database:
         while True:
             try:
                 storage, applied = await open_database(self.deployment)
+                try:
+                    await self.keys.load(storage)
+                except BaseException:
+                    await storage.close()
+                    raise
             except Unavailable as exc:
                 if str(exc) != down:  # one line per change of state, not per attempt
                     log.warning("database %s unavailable: %s", self.deployment.masked_url, exc)

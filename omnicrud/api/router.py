@@ -13,6 +13,7 @@ from starlette.responses import Response
 
 from omnicrud.auth import Authenticator
 from omnicrud.config import Settings
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.query import MAX_OFFSET
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row
@@ -47,15 +48,19 @@ def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) 
 
 
 def crud_router(
-    res: Resource, settings: Settings, authenticator: Authenticator | None = None
+    res: Resource,
+    settings: Settings,
+    authenticator: Authenticator | None = None,
+    keys: DeploymentKeys | None = None,
 ) -> APIRouter:
     """With an enabled ``authenticator`` every route resolves its caller and checks the
-    route's scope before anything else; otherwise that is one flag check per request."""
+    route's scope before anything else; otherwise that is one flag check per request.
+    ``keys``: the deployment's signing keys (cursors), shared with the app."""
     router = APIRouter(tags=[res.name])
     base = f"/{res.name}"
     access = Access(authenticator or Authenticator(), res)
     auth = access.enabled
-    service = CrudService(res, settings, auth)
+    service = CrudService(res, settings, auth, keys)
     docs = openapi.RouteDocs(res)
 
     @router.post(base, status_code=201, **docs.create())

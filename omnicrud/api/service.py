@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from omnicrud.config import Settings
 from omnicrud.core.errors import BadQuery, Conflict, NotFound, PreconditionFailed
+from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.query import (
     And,
     Cond,
@@ -54,13 +55,19 @@ class CrudService:
     server from the caller's subject (a body sending it is 422), and every statement
     carries the caller's owner condition (``Caller.owner``)."""
 
-    def __init__(self, res: Resource, settings: Settings, auth: bool = False) -> None:
+    def __init__(
+        self,
+        res: Resource,
+        settings: Settings,
+        auth: bool = False,
+        keys: DeploymentKeys | None = None,
+    ) -> None:
         self.res = res
         owner = res.owner.name if auth and res.owner is not None else None
         self.owner = owner
         self.server_set: tuple[str, ...] = (owner,) if owner else ()
         self.placeholder: Any = 1 if res.owner is None or res.owner.kind == "int" else "-"
-        self.codec = CursorCodec(settings.cursor_secret)
+        self.codec = CursorCodec(keys or DeploymentKeys(settings.cursor_secret))
         self.writable = frozenset(f.name for f in res.user_fields)
         self.independent = fields_independent(res.create_model)
         self.unique = tuple(f.name for f in res.user_fields if f.unique)

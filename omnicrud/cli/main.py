@@ -29,6 +29,8 @@ environment:
   OMNICRUD_DEFAULT_LIMIT, OMNICRUD_MAX_LIMIT
   OMNICRUD_JWT_SECRET, OMNICRUD_JWKS_URL, OMNICRUD_OIDC_ISSUER, OMNICRUD_API_KEYS (auth on)
   OMNICRUD_JWT_AUDIENCE, OMNICRUD_JWT_LEEWAY, OMNICRUD_ANONYMOUS_SCOPES, OMNICRUD_PUBLIC_DOCS
+  OMNICRUD_READ_URLS        comma-separated replica URLs for GET/HEAD (PostgreSQL, MySQL/MariaDB)
+  OMNICRUD_MAX_REPLICA_LAG  seconds a replica may be behind before reads skip it (default 5)
 The README's Configuration section explains each one.
 """
 

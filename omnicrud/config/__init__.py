@@ -35,13 +35,23 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection.")
     query_timeout: float = Field(10.0, gt=0, description="Seconds one statement may run.")
     require_if_match: bool = Field(False, description="PUT/PATCH/DELETE without If-Match: 428.")
-    cursor_secret: str = Field(
-        "omnicrud", description="Signs pagination cursors; the same for every process."
+    cursor_secret: str | None = Field(
+        None,
+        description="Signs pagination cursors and consistency tokens; unset: a random secret "
+        "generated once and kept in the database, shared by every process.",
     )
     auto_migrate: bool = Field(
         True,
         description="Apply pending migrations at start-up; when false, refuse to start on a "
         "database that is behind.",
+    )
+    read_urls: str | None = Field(
+        None,
+        description="Comma-separated replica URLs (PostgreSQL, MySQL/MariaDB): GET and HEAD "
+        "are served by a healthy replica.",
+    )
+    max_replica_lag: float = Field(
+        5.0, gt=0, description="Seconds a replica may be behind before reads skip it."
     )
     migrations: str | None = Field(
         None,

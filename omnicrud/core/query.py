@@ -18,6 +18,7 @@ from typing import Any, Literal
 import orjson
 
 from .errors import BadQuery
+from .keys import DeploymentKeys
 from .resources import INT64, FieldSpec, Kind, Resource
 from .values import parse_datetime
 
@@ -244,11 +245,11 @@ class CursorCodec:
     by one process is good on another.
     """
 
-    def __init__(self, secret: str) -> None:
-        self._key = hashlib.sha256(b"omnicrud-cursor\0" + secret.encode()).digest()
+    def __init__(self, secret: str | DeploymentKeys) -> None:
+        self._keys = secret if isinstance(secret, DeploymentKeys) else DeploymentKeys(secret)
 
     def _sign(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+        return hmac.new(self._keys.key("cursor"), payload, hashlib.sha256).digest()[:16]
 
     def encode(self, res: Resource, sort: Sequence[SortKey], row: Mapping[str, Any]) -> str:
         body = orjson.dumps([res.name, sort_signature(sort), [row[k.field] for k in sort]])

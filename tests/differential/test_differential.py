@@ -1,9 +1,9 @@
 """The same fixed sequence of requests against the configured backend and a fresh SQLite app.
 
 Normalized responses (status, content-type, location, etag, body) must be identical. Only what
-the contract lets differ is masked: timestamps, the numeric value of ids (a failed write may
-leave a gap, so ids become their rank in creation order per resource) and cursor tokens (null
-vs non-null is kept).
+the contract lets differ is masked: timestamps, request ids, the numeric value of ids (a failed
+write may leave a gap, so ids become their rank in creation order per resource) and cursor
+tokens (null vs non-null is kept).
 """
 
 from __future__ import annotations
@@ -83,6 +83,8 @@ class Run:
             return "<timestamp>" if TIMESTAMP.match(value) else value
         if key == "next_cursor" and isinstance(value, str):
             return "<cursor>"
+        if key == "request_id" and isinstance(value, str):
+            return "<request id>"  # new for every request (CONTRACT §10)
         if key == "id" and isinstance(value, int) and not isinstance(value, bool):
             return self.rank(resource, value)
         if key in REFERENCES.get(resource, {}) and isinstance(value, int):

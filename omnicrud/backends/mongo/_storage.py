@@ -48,6 +48,7 @@ from omnicrud.core.storage import OwnerFilter, Row
 from ._errors import conflict_field, connect_reason, duplicate_details, translate
 from ._layout import Layout, index_specs
 from ._query import to_filter, to_sort
+from ._shared import shared_setting
 from ._writes import bump_counter, insert_in_transaction, insert_or_undo, restore, seed_counter
 
 log = logging.getLogger("omnicrud.backends.mongo")
@@ -152,6 +153,9 @@ class MongoStorage:
         if "secantusVersion" in info:
             text += f" (SecantusDB {info['secantusVersion']})"
         return text
+
+    async def shared_setting(self, name: str, candidate: str) -> str:
+        return await shared_setting(self._database(), name, candidate, self._ms)
 
     def database(self) -> AsyncDatabase[Doc]:
         """The connected database (for the schema manager)."""

@@ -30,6 +30,7 @@ from omnicrud.core.query import Expr, ListQuery
 from omnicrud.core.resources import Resource
 from omnicrud.core.storage import OwnerFilter, Row
 
+from . import _shared
 from ._statements import Plan, Statements
 from .schema import constraint_name
 
@@ -131,6 +132,10 @@ class SqlStorage:
     async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
         """Run a write; the number of rows it changed."""
         raise NotImplementedError
+
+    async def shared_setting(self, name: str, candidate: str) -> str:
+        """The deployment-wide value ``name`` (``core.keys.SharedSettings``)."""
+        return await _shared.setting(self, name, candidate)
 
     # ---- error handling
 

@@ -1,7 +1,8 @@
 """Where migrations run: their own short-lived connection, under the schema lock.
 
 Racing processes are serialized by the database itself: ``BEGIN IMMEDIATE`` (SQLite's file
-lock), ``pg_advisory_lock``, ``GET_LOCK``. Migrations use SQLAlchemy's own engines: stdlib
+lock), ``pg_advisory_lock``, ``GET_LOCK`` (a lock row on Galera: ``_lock_row``). Migrations
+use SQLAlchemy's own engines: stdlib
 ``sqlite3`` for SQLite, asyncpg and aiomysql (``run_sync``) for PostgreSQL and MySQL.
 """
 
@@ -22,6 +23,7 @@ from sqlalchemy.pool import NullPool, StaticPool
 from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
 from omnicrud.core.registry import mask_url, split_scheme
 
+from ._lock_row import is_galera, with_lock_row
 from ._sqlite import database_path
 
 T = TypeVar("T")
@@ -134,6 +136,8 @@ def _with_lock(conn: Connection, work: Callable[[Connection], T], lock: bool) ->
             result = work(conn)
             _keep_sqlite_sequences(conn, before)
             return result
+    if name != "postgresql" and is_galera(conn):  # GET_LOCK is per node there
+        return with_lock_row(conn, work, LOCK_SECONDS)
     acquire, release = _SERVER_LOCKS["postgresql" if name == "postgresql" else "mysql"]
     got = conn.execute(sa.text(acquire)).scalar()
     conn.commit()

@@ -20,11 +20,14 @@ import pymysql  # type: ignore[import-untyped]
 from sqlalchemy.dialects.mysql import aiomysql as mysql_dialect
 
 from omnicrud.config import Settings
+from omnicrud.core import consistency
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
+from . import _galera
 from ._base import Failure, Record, SqlStorage, connect_reason
+from ._replicas import ReplicaSet, split_urls
 from ._statements import Plan, Statements
 
 _SQL_MODE = (
@@ -39,6 +42,7 @@ _UNAVAILABLE_CODES = frozenset(
         1040,  # too many connections
         1047,  # Galera: WSREP has not yet prepared node for application use
         1053,  # server shutdown in progress
+        1180,  # Galera: error during COMMIT (a node cut off from the cluster)
         1290,  # --read-only (a replica)
         1205,  # lock wait timeout
         1213,  # deadlock
@@ -94,6 +98,9 @@ class MysqlStorage(SqlStorage):
         self.database_url = url
         self.settings = settings
         self.pool: aiomysql.Pool | None = None
+        self.replicas: ReplicaSet[aiomysql.Pool] | None = None
+        self.galera = False
+        self._gtids = False
         self.version = ""
         # One timer for waiting on the pool and for the statements: server-side limits
         # (max_statement_time) stop slow statements, this guards against a mute server.
@@ -123,8 +130,10 @@ class MysqlStorage(SqlStorage):
                 probe = await aiomysql.connect(**common)
             try:
                 async with probe.cursor() as cur:
-                    await cur.execute("SELECT VERSION(), @@wait_timeout")
-                    version, wait_timeout = await cur.fetchone()
+                    await cur.execute("SELECT VERSION(), @@wait_timeout, @@log_bin")
+                    version, wait_timeout, log_bin = await cur.fetchone()
+                self.galera = await _galera.is_galera(probe)
+                self._gtids = bool(int(log_bin or 0)) and "mariadb" in version.lower()
             finally:
                 probe.close()
             mariadb = "mariadb" in version.lower()
@@ -142,8 +151,56 @@ class MysqlStorage(SqlStorage):
                 )
         except Exception as exc:
             raise Unavailable(f"MySQL at {self.url}: {_connect_reason(exc)}") from exc
+        urls = split_urls(s.read_urls)
+        if urls:
+            driver = _galera.MariadbReplicas(self._replica_args(mariadb), lambda: self.pool)
+            self.replicas = ReplicaSet(driver, urls, s.max_replica_lag)
+            await self.replicas.start()
+
+    def _replica_args(self, mariadb: bool) -> Any:
+        s = self.settings
+
+        def args(url: str) -> dict[str, Any]:
+            return dict(
+                connect_args(url),
+                charset="utf8mb4",
+                autocommit=True,
+                connect_timeout=s.connect_timeout,
+                minsize=1,
+                maxsize=s.pool_size,
+                pool_recycle=3600,
+                init_command=self._init_command(mariadb),
+            )
+
+        return args
+
+    async def ready(self) -> None:
+        """/readyz: the primary answers and, on Galera, this node is synced."""
+        if not self.galera:
+            await self.server_version()
+            return
+        try:
+            async with self._conn() as conn:
+                await _galera.check_synced(conn)
+        except OmnicrudError:
+            raise
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+
+    async def _position(self, conn: aiomysql.Connection) -> None:
+        """This commit's GTID for the Omnicrud-Consistency token (inside a request)."""
+        if not self._gtids or consistency.current() is None:  # MySQL 8, no binlog: no token
+            return
+        position = await _galera.last_gtid(conn)
+        if self.replicas is not None:
+            self.replicas.wrote(position)
+        else:
+            consistency.wrote(position)
 
     async def close(self) -> None:
+        replicas, self.replicas = self.replicas, None
+        if replicas is not None:
+            await replicas.stop()
         pool, self.pool = self.pool, None
         if pool is not None:
             pool.close()
@@ -205,6 +262,10 @@ class MysqlStorage(SqlStorage):
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
         # The hot path: _conn() inlined (a generator-based context manager costs ~10 µs).
+        if self.replicas is not None:
+            routed = await self.replicas.fetch(plan, args)
+            if routed is not None:
+                return routed
         pool = self.pool
         if pool is None:
             raise Unavailable("the MySQL pool is not open")
@@ -223,6 +284,9 @@ class MysqlStorage(SqlStorage):
                 pool.release(conn)
 
     async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
+        return await _galera.certified(lambda: self._insert_rows(res, rows))
+
+    async def _insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
         plan = self.sql.insert(res)
         get = self.sql.get(res)
         returning = self.sql.returning
@@ -230,6 +294,7 @@ class MysqlStorage(SqlStorage):
             if returning and len(rows) == 1:
                 await cur.execute(plan.sql, plan.params(rows[0]))
                 one: list[Record] = await cur.fetchall()
+                await self._position(conn)
                 return one
             await conn.begin()
             try:
@@ -243,9 +308,15 @@ class MysqlStorage(SqlStorage):
             except BaseException:
                 await _rollback(conn)
                 raise
+            await self._position(conn)
             return out
 
     async def update_row(
+        self, res: Resource, plan: Plan, args: list[Any], id: int
+    ) -> Record | None:
+        return await _galera.certified(lambda: self._update_row(res, plan, args, id))
+
+    async def _update_row(
         self, res: Resource, plan: Plan, args: list[Any], id: int
     ) -> Record | None:
         get = self.sql.get(res)
@@ -262,12 +333,18 @@ class MysqlStorage(SqlStorage):
             except BaseException:
                 await _rollback(conn)
                 raise
+            await self._position(conn)
             return row
 
     async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
+        return await _galera.certified(lambda: self._execute(plan, args))
+
+    async def _execute(self, plan: Plan, args: Sequence[Any]) -> int:
         async with self._conn() as conn, conn.cursor() as cur:
             await cur.execute(plan.sql, plan.params(args))
             count: int = cur.rowcount
+            if count > 0:
+                await self._position(conn)
             return count
 
 

@@ -14,11 +14,14 @@ import asyncpg
 from sqlalchemy.dialects.postgresql import asyncpg as pg_dialect
 
 from omnicrud.config import Settings
+from omnicrud.core import consistency
 from omnicrud.core.errors import OmnicrudError, Unavailable
 from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
 from ._base import Failure, Record, SqlStorage, connect_reason
+from ._pg_replicas import POSITION, PgReplicas
+from ._replicas import ReplicaSet, split_urls
 from ._statements import Plan, Statements
 
 _LOST = (
@@ -76,6 +79,7 @@ class PostgresStorage(SqlStorage):
         self.database_url = url
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
+        self.replicas: ReplicaSet[asyncpg.Pool] | None = None
 
     async def connect(self) -> None:
         s = self.settings
@@ -105,8 +109,16 @@ class PostgresStorage(SqlStorage):
             raise Unavailable(f"PostgreSQL at {self.url}: {reason}") from exc
         if not icu:  # a server built without ICU: icontains folds ASCII only
             self.sql = Statements(self.resources, "postgresql", _dialect(), icu=False)
+        urls = split_urls(s.read_urls)
+        if urls:
+            driver = PgReplicas(s, lambda: self.pool, {"application_name": "omnicrud"})
+            self.replicas = ReplicaSet(driver, urls, s.max_replica_lag)
+            await self.replicas.start()
 
     async def close(self) -> None:
+        replicas, self.replicas = self.replicas, None
+        if replicas is not None:
+            await replicas.stop()
         pool, self.pool = self.pool, None
         if pool is not None:
             try:
@@ -162,6 +174,10 @@ class PostgresStorage(SqlStorage):
         return None
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
+        if self.replicas is not None:
+            routed = await self.replicas.fetch(plan, args)
+            if routed is not None:
+                return routed
         async with self._deadline(), self._pool().acquire() as conn:
             rows: list[Record] = await conn.fetch(plan.sql, *plan.params(args))
             return rows
@@ -170,9 +186,12 @@ class PostgresStorage(SqlStorage):
         plan = self.sql.insert(res)
         async with self._deadline(), self._pool().acquire() as conn:
             if len(rows) == 1:
-                return [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
+                one: list[Record] = [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
+                await self._position(conn)
+                return one
             # fetchmany pipelines the rows and ends with one Sync: all rows commit or none.
             many: list[Record] = await conn.fetchmany(plan.sql, [plan.params(r) for r in rows])
+            await self._position(conn)
             return many
 
     async def update_row(
@@ -180,9 +199,28 @@ class PostgresStorage(SqlStorage):
     ) -> Record | None:
         async with self._deadline(), self._pool().acquire() as conn:
             row: Record | None = await conn.fetchrow(plan.sql, *plan.params(args))
+            if row is not None:
+                await self._position(conn)
             return row
 
     async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
         async with self._deadline(), self._pool().acquire() as conn:
             status: str = await conn.execute(plan.sql, *plan.params(args))
-        return int(status.rpartition(" ")[2])
+            count = int(status.rpartition(" ")[2])
+            if count:
+                await self._position(conn)
+        return count
+
+    async def _position(self, conn: asyncpg.Connection) -> None:
+        """The commit's end position, for the response's Omnicrud-Consistency token (only
+        inside a request); not knowing it is no reason to fail a committed write."""
+        if consistency.current() is None:
+            return
+        try:
+            position: str | None = await conn.fetchval(POSITION)
+        except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
+            return
+        if self.replicas is not None:
+            self.replicas.wrote(position)
+        else:
+            consistency.wrote(position)
