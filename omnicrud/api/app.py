@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import logging
-from collections.abc import AsyncIterator, Sequence
+import os
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from fastapi import FastAPI, Request
@@ -15,7 +17,7 @@ from starlette.responses import Response
 
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
-from omnicrud.core.errors import Unavailable
+from omnicrud.core.errors import ConfigError, MigrationError, OmnicrudError, Unavailable
 from omnicrud.core.resources import Resource
 
 from . import openapi, problems
@@ -29,16 +31,43 @@ READY_TIMEOUT = 1.5
 """/readyz answers within 2 s whatever the database does (CONTRACT §6)."""
 
 
+def _refuse_to_start(exc: OmnicrudError) -> NoReturn:
+    """One line, exit 2: not uvicorn's "Application startup failed" and its traceback."""
+    log.debug("details", exc_info=exc)
+    print(f"omnicrud: error: {exc}", file=sys.stderr, flush=True)
+    logging.shutdown()
+    os._exit(2)  # from inside the event loop; nothing is served yet, nothing to clean up
+
+
+def served_app() -> FastAPI:
+    """The app ``omnicrud serve`` hands to uvicorn (each worker calls it): a configuration
+    or schema error at start-up ends the process with one line and exit status 2."""
+    try:
+        return create_app(on_startup_error=_refuse_to_start)
+    except ConfigError as exc:
+        _refuse_to_start(exc)
+
+
 def create_app(
-    settings: Settings | None = None, resources: Sequence[Resource] | None = None
+    settings: Settings | None = None,
+    resources: Sequence[Resource] | None = None,
+    *,
+    on_startup_error: Callable[[OmnicrudError], NoReturn] | None = None,
 ) -> FastAPI:
+    """``on_startup_error``: called with a ConfigError or MigrationError that stops start-up
+    (by default it propagates to the ASGI server)."""
     deployment = Deployment.load(settings, resources)
     settings = deployment.settings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(deployment, app.state)
-        await database.start()
+        try:
+            await database.start()
+        except (ConfigError, MigrationError) as exc:
+            if on_startup_error is None:
+                raise
+            on_startup_error(exc)
         log.info(
             "serving %s on %s (%s backend)",
             ", ".join(r.name for r in deployment.resources),

@@ -13,7 +13,7 @@ import uvicorn
 from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
 
-from .common import fail
+from .common import LOG_LEVELS, HelpFormatter, fail, setup_logging
 
 
 async def _prepare(deployment: Deployment) -> list[str]:
@@ -23,6 +23,7 @@ async def _prepare(deployment: Deployment) -> list[str]:
 
 
 def serve(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
     try:
         deployment = Deployment.load()
     except ConfigError as exc:
@@ -31,7 +32,7 @@ def serve(args: argparse.Namespace) -> int:
     try:  # one clear line now rather than a traceback from uvicorn's lifespan
         timeout = settings.connect_timeout * 2 + 1
         for line in asyncio.run(asyncio.wait_for(_prepare(deployment), timeout)):
-            print(f"omnicrud: applied {line}", file=sys.stderr)
+            print(f"omnicrud: applied {line}", file=sys.stderr, flush=True)
     except (ConfigError, MigrationError) as exc:
         return fail(str(exc))
     except (Unavailable, TimeoutError):
@@ -43,9 +44,10 @@ def serve(args: argparse.Namespace) -> int:
     print(
         f"omnicrud: {deployment.masked_url} -> http://{args.host}:{args.port}/docs",
         file=sys.stderr,
+        flush=True,
     )
     uvicorn.run(
-        "omnicrud.api.app:create_app",
+        "omnicrud.api.app:served_app",  # a start-up error: one line and exit 2, no traceback
         factory=True,
         host=args.host,
         port=args.port,
@@ -63,7 +65,9 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p = subparsers.add_parser(
         "serve",
         help="serve the API",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Serve the API: the schema is brought up to date first (when "
+        "OMNICRUD_AUTO_MIGRATE is on), then uvicorn starts.",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     p.add_argument("--port", type=int, default=8000, help="TCP port")
@@ -72,5 +76,10 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument(
         "--no-access-log", dest="access_log", action="store_false", help="no line per request"
     )
-    p.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        help="debug also shows the details (tracebacks) behind an error line",
+    )
     p.set_defaults(func=serve)
