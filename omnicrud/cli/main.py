@@ -21,6 +21,7 @@ from .common import HelpFormatter, fail
 from .db import add_db_commands
 from .serve import add_serve_command
 
+
 def environment() -> str:
     """The environment variables, generated from the Settings fields (name, description,
     default), so that a new setting is listed as soon as it exists."""
