@@ -5,6 +5,7 @@ lock (``_locking``) when they change something."""
 from __future__ import annotations
 
 import io
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 from alembic import command
 from sqlalchemy.engine import Connection
 
+from omnicrud.core.errors import MigrationError
 from omnicrud.core.schema import REVISION_HINT, UPGRADE_HINT, SchemaStatus, SchemaTarget
 from omnicrud.core.storage import Storage
 
@@ -31,6 +33,8 @@ from ._migrations import (
     upgrade_sync,
 )
 from ._revision import revision_sync
+
+log = logging.getLogger("omnicrud.migrations")
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,13 @@ class SqlSchema:
         return await _locking.run(self._url, work, lock=lock, sqlite_connection=connection)
 
     async def upgrade(self, revision: str = "head") -> list[str]:
-        applied: list[str] = await self._run(lambda c: upgrade_sync(c, self.target, revision))
+        done: tuple[list[str], list[str]]
+        done = await self._run(lambda c: upgrade_sync(c, self.target, revision))
+        applied, problems = done
+        if problems:
+            for line in applied:
+                log.info("applied %s", line)
+            raise MigrationError(drift_message(problems))
         return applied
 
     async def downgrade(self, revision: str) -> list[str]:

@@ -270,9 +270,13 @@ def _script_failed(
     )
 
 
-def upgrade_sync(conn: Connection, target: Target, revision: str = "head") -> list[str]:
+def upgrade_sync(
+    conn: Connection, target: Target, revision: str = "head"
+) -> tuple[list[str], list[str]]:
     """Apply pending scripts; at head, also create resources no script creates yet and
-    check that the database now matches the declarations. Returns what was applied."""
+    check that the database now matches the declarations. Returns what was applied and
+    the drift found after (not raised here: what was applied is committed all the same, so
+    that the revision that fixes the drift can be generated)."""
     before = current_revisions(conn)
     if has_scripts(target):
         cfg = config(target, conn)
@@ -282,7 +286,6 @@ def upgrade_sync(conn: Connection, target: Target, revision: str = "head") -> li
             raise alembic_error(exc) from exc
         except Exception as exc:  # a script failed: its own error, or the database's
             raise _script_failed(exc, target, cfg, before, revision) from exc
-        conn.commit()  # the scripts stay applied even if the check below finds drift
     after = current_revisions(conn)
     applied: list[str] = []
     if after != before:
@@ -294,9 +297,8 @@ def upgrade_sync(conn: Connection, target: Target, revision: str = "head") -> li
             for name in missing:
                 target.metadata.tables[name].create(conn)
             applied.extend(f"table {name}" for name in missing)
-        if problems:
-            raise MigrationError(drift_message(problems))
-    return applied
+        return applied, problems
+    return applied, []
 
 
 def downgrade_sync(conn: Connection, target: Target, revision: str) -> list[str]:
