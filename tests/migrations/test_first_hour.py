@@ -80,7 +80,8 @@ def test_tables_created_without_scripts_get_a_baseline_then_the_change(tmp_path:
         baseline, change = (p.read_text() for p in scripts)
         assert "baseline" in scripts[0].name
         assert "create_table('books'" in baseline
-        assert "ot.Text(300)" in baseline and "ot.Timestamp()" in baseline
+        assert "ot.Text(300)" in baseline
+        assert "ot.Timestamp()" in baseline
         assert "subtitle" not in baseline
         assert "sqlite_autoincrement=True" in baseline  # ids never reused on a fresh database
         assert "add_column(sa.Column('subtitle', ot.Text(120)" in change
@@ -147,7 +148,8 @@ def test_scripts_use_omnicrud_types_both_ways_and_a_rename_is_warned(tmp_path: P
         text = script.read_text()
         downgrade = text[text.index("def downgrade") :]
         assert "sa.Column('blurb', ot.Text(300)" in downgrade, downgrade
-        assert "VARCHAR" not in text and "collation" not in text.lower(), text
+        assert "VARCHAR" not in text, text
+        assert "collation" not in text.lower(), text
 
         _ok(["db", "upgrade"], url, tmp_path, RENAMED, migrations)
         _ok(["db", "downgrade", "-1"], url, tmp_path, V1, migrations)
@@ -213,7 +215,8 @@ def test_a_failing_migration_is_one_line_and_exit_2(tmp_path: Path) -> None:
         run = omnicrud(["db", "upgrade"], url, tmp_path, None, migrations)
         assert run.returncode == 2, run.stdout + run.stderr
         line = _one_error_line(run.stderr)
-        assert "0002" in line and "this step cannot run" in line, line
+        assert "0002" in line, line
+        assert "this step cannot run" in line, line
         assert "omnicrud db upgrade" in line
         assert "migrated to 0001" in run.stderr  # progress per step, as each is done
 
