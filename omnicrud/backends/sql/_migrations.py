@@ -129,6 +129,7 @@ def configure_context(context: Any) -> None:
         render_item=_render_item,
         include_name=_include_name(target, bool(config.attributes.get("baseline"))),
         compare_type=True,
+        transaction_per_migration=True,
         process_revision_directives=_directives(target, config.attributes),
         on_version_apply=_autogen.step_reporter(config.attributes.setdefault("steps", [])),
     )
@@ -270,6 +271,15 @@ def _script_failed(
     )
 
 
+def _own_transactions(conn: Connection) -> None:
+    """Let Alembic commit each script as it is done (``transaction_per_migration``): on
+    MySQL, whose DDL is not transactional, a failing script then leaves the database marked
+    as at the last script that ran, not with tables no version row accounts for. (SQLite runs
+    the whole upgrade in the schema lock's one transaction: it can roll it all back.)"""
+    if conn.dialect.name != "sqlite" and conn.in_transaction():
+        conn.commit()
+
+
 def upgrade_sync(
     conn: Connection, target: Target, revision: str = "head"
 ) -> tuple[list[str], list[str]]:
@@ -280,6 +290,7 @@ def upgrade_sync(
     before = current_revisions(conn)
     if has_scripts(target):
         cfg = config(target, conn)
+        _own_transactions(conn)
         try:
             command.upgrade(cfg, revision)
         except CommandError as exc:
@@ -303,6 +314,7 @@ def upgrade_sync(
 
 def downgrade_sync(conn: Connection, target: Target, revision: str) -> list[str]:
     before = current_revisions(conn)
+    _own_transactions(conn)
     try:
         command.downgrade(config(target, conn), revision)
     except CommandError as exc:
