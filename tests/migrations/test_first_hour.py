@@ -227,3 +227,21 @@ def test_a_failing_migration_is_one_line_and_exit_2(tmp_path: Path) -> None:
         debug = omnicrud(["db", "upgrade", "--log-level", "debug"], url, tmp_path, None, migrations)
         assert debug.returncode == 2
         assert "Traceback" in debug.stderr  # the details, when asked for
+
+
+def test_a_revision_no_script_describes_names_db_stamp(tmp_path: Path) -> None:
+    """A script deleted after it ran: ``current`` and ``upgrade`` name ``db stamp head``,
+    which works (before: "run omnicrud db upgrade", which failed)."""
+    with fresh_database(tmp_path) as url:
+        _sql_only(url)
+        migrations = copy_example(tmp_path)
+        _ok(["db", "upgrade"], url, tmp_path, None, migrations)
+        sql_execute(url, "UPDATE _omnicrud_migrations SET version_num = 'gone'")
+        current = omnicrud(["db", "current"], url, tmp_path, None, migrations)
+        assert current.returncode == 1
+        assert "omnicrud db stamp head" in current.stdout, current.stdout
+        run = omnicrud(["db", "upgrade"], url, tmp_path, None, migrations)
+        assert run.returncode == 2
+        assert "omnicrud db stamp head" in _one_error_line(run.stderr)
+        _ok(["db", "stamp", "head"], url, tmp_path, None, migrations)
+        assert omnicrud(["db", "current"], url, tmp_path, None, migrations).returncode == 0

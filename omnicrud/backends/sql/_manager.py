@@ -29,6 +29,7 @@ from ._migrations import (
     has_scripts,
     head_revisions,
     make_target,
+    scripts,
     stamp_sync,
     upgrade_sync,
 )
@@ -43,9 +44,17 @@ class Status:
     heads: tuple[str, ...]
     missing_tables: tuple[str, ...]
     problems: tuple[str, ...]
+    unknown: tuple[str, ...] = ()
+    """Revisions the database is marked as at that no script describes."""
 
     def behind(self) -> str | None:
         """None when up to date; else why, naming the command to run."""
+        if self.unknown:
+            return (
+                f"the database is marked as at {', '.join(self.unknown)}, which no migration "
+                "script describes: restore that script, or if the tables are what the newest "
+                "script makes, run omnicrud db stamp head"
+            )
         if set(self.current) != set(self.heads):
             at = ", ".join(self.current) or "no revision"
             head = ", ".join(self.heads)
@@ -59,7 +68,11 @@ class Status:
 
 def _status_sync(conn: Connection, target: Target) -> Status:
     missing, problems = drift(conn, target)
-    return Status(current_revisions(conn), head_revisions(target), tuple(missing), tuple(problems))
+    current = current_revisions(conn)
+    known = {s.revision for s in scripts(target).walk_revisions()} if has_scripts(target) else set()
+    unknown = tuple(r for r in current if known and r not in known)
+    heads = head_revisions(target)
+    return Status(current, heads, tuple(missing), tuple(problems), unknown)
 
 
 class SqlSchema:
