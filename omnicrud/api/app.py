@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import logging
+import multiprocessing
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -27,6 +28,8 @@ from .lifecycle import Database
 from .router import crud_router
 
 log = logging.getLogger("omnicrud")
+STARTUP_FAILURE = 3
+"""uvicorn's exit status for a worker that failed to start (its supervisor then stops)."""
 READY_TIMEOUT = 1.5
 """/readyz answers within 2 s whatever the database does (CONTRACT §6)."""
 
@@ -36,7 +39,10 @@ def _refuse_to_start(exc: OmnicrudError) -> NoReturn:
     log.debug("details", exc_info=exc)
     print(f"omnicrud: error: {exc}", file=sys.stderr, flush=True)
     logging.shutdown()
-    os._exit(2)  # from inside the event loop; nothing is served yet, nothing to clean up
+    # From inside the event loop (nothing is served yet, nothing to clean up). A worker of
+    # `--workers N` exits with uvicorn's start-up failure status, which stops its supervisor
+    # rather than restarting the worker over and over.
+    os._exit(2 if multiprocessing.parent_process() is None else STARTUP_FAILURE)
 
 
 def served_app() -> FastAPI:
