@@ -11,7 +11,13 @@ log = logging.getLogger("omnicrud")
 
 
 class HelpFormatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Descriptions and epilogs as written, every option with its default."""
+    """Descriptions and epilogs as written, every option with its default (except where the
+    default says nothing: none at all, or a ``--no-...`` switch's True)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action, argparse._StoreFalseAction):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def fail(message: str, code: int = 2) -> int:

@@ -65,7 +65,7 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p = subparsers.add_parser(
         "serve",
         help="serve the API",
-        description="Serve the API: the schema is brought up to date first (when "
+        description="Serve the API: the schema is brought up to date first (when\n"
         "OMNICRUD_AUTO_MIGRATE is on), then uvicorn starts.",
         formatter_class=HelpFormatter,
     )
@@ -74,7 +74,10 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     p.add_argument(
-        "--no-access-log", dest="access_log", action="store_false", help="no line per request"
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="no access log line per request (logged by default)",
     )
     p.add_argument(
         "--log-level",

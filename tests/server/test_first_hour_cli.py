@@ -166,7 +166,7 @@ def test_every_option_has_help_and_shows_its_default() -> None:
         ).stdout
         for p, action in options:
             if p == path and action.default not in (None, argparse.SUPPRESS):
-                if isinstance(action, argparse._VersionAction):
+                if isinstance(action, argparse._VersionAction | argparse._StoreFalseAction):
                     continue
                 shown = str(action.default)
                 assert f"(default: {shown})" in " ".join(text.split()), (path, action.dest)
