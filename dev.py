@@ -52,7 +52,13 @@ def main(argv: list[str]) -> int:
     command, rest = (argv[0], argv[1:]) if argv else ("", [])
     if command == "serve":
         _ensure("serve", "-e", ".[sqlite]")
-        return subprocess.call([str(BIN / "omnicrud"), "serve", *rest], cwd=ROOT)
+        program = [str(BIN / "omnicrud"), "serve", *rest]
+        if os.name == "nt":
+            return subprocess.call(program, cwd=ROOT)
+        # Become the server (same pid): SIGTERM/SIGINT sent to `python3 dev.py serve` reach
+        # it, and nothing is left listening on the port once it is stopped.
+        os.chdir(ROOT)
+        os.execv(program[0], program)
     if command == "test":
         _ensure("test", "tox>=4.20")
         args = rest if any(a.startswith("-e") for a in rest) else ["-e", MATRIX, *rest]

@@ -52,6 +52,14 @@ def _import(module_name: str) -> Any:
     return importlib.import_module(module_name)
 
 
+def _failing_line(exc: BaseException) -> str:
+    """`` at file:line`` of the innermost frame of the traceback, or ``""``."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return "" if tb is None else f" at {tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}"
+
+
 def load_resources(spec: str | None) -> list[Resource]:
     """``package.module:attribute`` -> its list of Resource (the bundled example if None)."""
     if spec is None:
@@ -63,7 +71,13 @@ def load_resources(spec: str | None) -> list[Resource]:
         raise ConfigError(f"OMNICRUD_RESOURCES={spec!r} cannot be loaded: {exc}") from None
     except SyntaxError as exc:
         where = f"{exc.filename}:{exc.lineno}"
-        raise ConfigError(f"OMNICRUD_RESOURCES={spec!r}: syntax error at {where}") from None
+        raise ConfigError(f"OMNICRUD_RESOURCES={spec!r}: syntax error at {where}") from exc
+    except Exception as exc:  # the module itself failed; its traceback is debug detail
+        where = _failing_line(exc)
+        raise ConfigError(
+            f"OMNICRUD_RESOURCES={spec!r} failed to import{where}: "
+            f"{type(exc).__name__}: {exc}".replace("\n", " ")
+        ) from exc
     if callable(value):
         value = value()
     if not isinstance(value, list | tuple) or not all(isinstance(r, Resource) for r in value):

@@ -6,9 +6,12 @@ import asyncio
 import contextlib
 import importlib.metadata
 import logging
+import multiprocessing
+import os
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 from fastapi import FastAPI, Request
@@ -19,7 +22,7 @@ from omnicrud import ops
 from omnicrud.auth import METRICS_SCOPE, Authenticator, Forbidden, Unauthorized, grants
 from omnicrud.bootstrap import Deployment
 from omnicrud.config import Settings
-from omnicrud.core.errors import Unavailable
+from omnicrud.core.errors import ConfigError, MigrationError, OmnicrudError, Unavailable
 from omnicrud.core.health import Readiness
 from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.resources import Resource
@@ -35,13 +38,40 @@ from .security import StateAuthStore
 from .service import CrudService
 
 log = logging.getLogger("omnicrud")
+STARTUP_FAILURE = 3
+"""uvicorn's exit status for a worker that failed to start (its supervisor then stops)."""
 READY_TIMEOUT = 1.5
 """/readyz answers within 2 s whatever the database does (CONTRACT §6)."""
 
 
+def _refuse_to_start(exc: OmnicrudError) -> NoReturn:
+    """One line, exit 2: not uvicorn's "Application startup failed" and its traceback."""
+    log.debug("details", exc_info=exc)
+    print(f"omnicrud: error: {exc}", file=sys.stderr, flush=True)
+    logging.shutdown()
+    # From inside the event loop (nothing is served yet, nothing to clean up). A worker of
+    # `--workers N` exits with uvicorn's start-up failure status, which stops its supervisor
+    # rather than restarting the worker over and over.
+    os._exit(2 if multiprocessing.parent_process() is None else STARTUP_FAILURE)
+
+
+def served_app() -> FastAPI:
+    """The app ``omnicrud serve`` hands to uvicorn (each worker calls it): a configuration
+    or schema error at start-up ends the process with one line and exit status 2."""
+    try:
+        return create_app(on_startup_error=_refuse_to_start)
+    except ConfigError as exc:
+        _refuse_to_start(exc)
+
+
 def create_app(
-    settings: Settings | None = None, resources: Sequence[Resource] | None = None
+    settings: Settings | None = None,
+    resources: Sequence[Resource] | None = None,
+    *,
+    on_startup_error: Callable[[OmnicrudError], NoReturn] | None = None,
 ) -> FastAPI:
+    """``on_startup_error``: called with a ConfigError or MigrationError that stops start-up
+    (by default it propagates to the ASGI server)."""
     deployment = Deployment.load(settings, resources)
     settings = deployment.settings
     mcp_run: Callable[[], AbstractAsyncContextManager[None]] | None = None
@@ -51,7 +81,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         database = Database(deployment, app.state, keys)
-        await database.start()
+        try:
+            await database.start()
+        except (ConfigError, MigrationError) as exc:
+            if on_startup_error is None:
+                raise
+            on_startup_error(exc)
         log.info(
             "serving %s on %s (%s backend)",
             ", ".join(r.name for r in deployment.resources),

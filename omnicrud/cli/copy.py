@@ -15,7 +15,7 @@ from omnicrud import transfer
 from omnicrud.bootstrap import Deployment, load_settings
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 
-from .common import fail, say
+from .common import HelpFormatter, fail, say
 
 INTERRUPTED = 130
 
@@ -147,6 +147,7 @@ def add_transfer_commands(subparsers: argparse._SubParsersAction[argparse.Argume
     """``omnicrud copy | export | import``, added to the top-level parser's subcommands."""
     p = subparsers.add_parser(
         "copy",
+        formatter_class=HelpFormatter,
         help="copy every row to another database (ids, versions, hashes kept), then verify",
     )
     p.add_argument("--from", dest="source", required=True, metavar="URL", help="source database")
@@ -161,12 +162,20 @@ def add_transfer_commands(subparsers: argparse._SubParsersAction[argparse.Argume
         help="copy nothing: compare counts and checksums of both sides",
     )
     p.set_defaults(func=_copy)
-    p = subparsers.add_parser("export", help="write every row as NDJSON (stdout or -o FILE)")
+    p = subparsers.add_parser(
+        "export",
+        formatter_class=HelpFormatter,
+        help="write every row as NDJSON (stdout or -o FILE)",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="file to write (default stdout)")
     p.add_argument("--database", metavar="URL", help="database to read (default DATABASE_URL)")
     _common(p)
     p.set_defaults(func=_export)
-    p = subparsers.add_parser("import", help="load an NDJSON export (FILE or stdin), then verify")
+    p = subparsers.add_parser(
+        "import",
+        formatter_class=HelpFormatter,
+        help="load an NDJSON export (FILE or stdin), then verify",
+    )
     p.add_argument("file", nargs="?", metavar="FILE", help="file to read (default stdin)")
     p.add_argument("--database", metavar="URL", help="database to load (default DATABASE_URL)")
     _common(p)

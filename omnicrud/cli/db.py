@@ -10,10 +10,10 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from omnicrud.bootstrap import Deployment
-from omnicrud.core.errors import ConfigError, OmnicrudError
+from omnicrud.core.errors import ConfigError, MigrationError, OmnicrudError
 from omnicrud.core.schema import SchemaManager
 
-from .common import fail, say
+from .common import LOG_LEVELS, HelpFormatter, fail, say, setup_logging
 
 Command = Callable[[argparse.Namespace, SchemaManager], Coroutine[Any, Any, int]]
 
@@ -74,10 +74,11 @@ async def _with_schema(deployment: Deployment, args: argparse.Namespace, command
 
 def _runner(command: Command) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        setup_logging(args.log_level)
         try:
             deployment = Deployment.load()
             return asyncio.run(_with_schema(deployment, args, command))
-        except ConfigError as exc:
+        except (ConfigError, MigrationError) as exc:
             return fail(str(exc))
         except OmnicrudError as exc:
             return fail(str(exc), 1)
@@ -85,17 +86,39 @@ def _runner(command: Command) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+def _command(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help, formatter_class=HelpFormatter)
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        help="debug shows the details (tracebacks) behind an error line",
+    )
+    return p
+
+
 def add_db_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """``omnicrud db ...``, added to the top-level parser's subcommands."""
-    db = subparsers.add_parser("db", help="schema migrations (upgrade, revision, ...)")
+    db = subparsers.add_parser(
+        "db", help="schema migrations (upgrade, revision, ...)", formatter_class=HelpFormatter
+    )
     sub = db.add_subparsers(dest="db_command", required=True)
-    p = sub.add_parser("upgrade", help="apply pending migrations (to REV, default head)")
-    p.add_argument("revision", nargs="?", default="head", metavar="REV")
+    p = _command(sub, "upgrade", "apply pending migrations (up to REV)")
+    p.add_argument(
+        "revision", nargs="?", default="head", metavar="REV", help="a revision id, or head"
+    )
     p.set_defaults(func=_runner(_upgrade))
-    p = sub.add_parser("downgrade", help="revert migrations down to REV (SQL only)")
-    p.add_argument("revision", metavar="REV", help="a revision id, or -1 for one step")
+    p = _command(sub, "downgrade", "revert migrations down to REV (SQL only)")
+    p.add_argument("revision", metavar="REV", help="a revision id, -1 for one step, or base")
     p.set_defaults(func=_runner(_downgrade))
-    p = sub.add_parser("revision", help="write a new migration script (SQL only)")
+    p = _command(
+        sub,
+        "revision",
+        "write a new migration script (SQL only); on a database whose tables were created "
+        "without scripts, first a baseline script describing them as they are",
+    )
     p.add_argument("-m", "--message", required=True, help="what the change is")
     p.add_argument(
         "--autogenerate",
@@ -103,14 +126,12 @@ def add_db_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         help="fill it with the differences between the resources and the database",
     )
     p.set_defaults(func=_runner(_revision))
-    p = sub.add_parser(
-        "stamp", help="mark the database as at REV without running anything (SQL only)"
-    )
+    p = _command(sub, "stamp", "mark the database as at REV without running anything (SQL only)")
     p.add_argument("revision", metavar="REV", help="a revision id, or head")
     p.set_defaults(func=_runner(_stamp))
-    p = sub.add_parser(
-        "current", help="the database's schema revision; exit 1 when it is behind or drifted"
+    p = _command(
+        sub, "current", "the database's schema revision; exit 1 when it is behind or drifted"
     )
     p.set_defaults(func=_runner(_current))
-    p = sub.add_parser("history", help="the migration scripts, newest first")
+    p = _command(sub, "history", "the migration scripts, newest first")
     p.set_defaults(func=_runner(_history))

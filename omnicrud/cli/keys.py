@@ -18,7 +18,7 @@ from omnicrud.auth import AuthStore, new_key, parse_scopes
 from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import ConfigError, Conflict, OmnicrudError, Unavailable
 
-from .common import fail, say
+from .common import HelpFormatter, fail, say
 
 Command = Callable[[argparse.Namespace, AuthStore], Coroutine[Any, Any, int]]
 
@@ -88,15 +88,23 @@ def _command(command: Command) -> Callable[[argparse.Namespace], int]:
 
 
 def add_keys_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    top = subparsers.add_parser("keys", help="API keys: create, list, revoke")
+    top = subparsers.add_parser(
+        "keys", formatter_class=HelpFormatter, help="API keys: create, list, revoke"
+    )
     sub = top.add_subparsers(dest="keys_command", required=True)
-    p = sub.add_parser("create", help="make a key and print it (once)")
+    p = sub.add_parser(
+        "create", formatter_class=HelpFormatter, help="make a key and print it (once)"
+    )
     p.add_argument("--name", required=True, help="a unique name (revoke uses it)")
     p.add_argument("--scopes", required=True, help='e.g. "items:read items:write"')
     p.add_argument("--subject", default=None, help="the sub its requests act as (default key:<id>)")
     p.set_defaults(func=_command(_create))
-    p = sub.add_parser("list", help="every key (never the key itself)")
+    p = sub.add_parser(
+        "list", formatter_class=HelpFormatter, help="every key (never the key itself)"
+    )
     p.set_defaults(func=_command(_list))
-    p = sub.add_parser("revoke", help="revoke the live key with this name")
-    p.add_argument("name")
+    p = sub.add_parser(
+        "revoke", formatter_class=HelpFormatter, help="revoke the live key with this name"
+    )
+    p.add_argument("name", help="the name the key was created with")
     p.set_defaults(func=_command(_revoke))

@@ -6,33 +6,41 @@ import argparse
 import asyncio
 import importlib.metadata
 import sys
+import textwrap
 from collections.abc import Sequence
+
+from pydantic import AliasChoices
+from pydantic_core import PydanticUndefined
 
 from omnicrud.api.app import create_app, openapi_json
 from omnicrud.bootstrap import Deployment
+from omnicrud.config import Settings
 from omnicrud.core.errors import ConfigError, OmnicrudError, Unavailable
 
-from .common import fail
+from .common import HelpFormatter, fail
 from .copy import add_transfer_commands
 from .db import add_db_commands
 from .keys import add_keys_commands
 from .serve import add_serve_command
 
-ENVIRONMENT = """\
-environment:
-  DATABASE_URL              which database (default sqlite:///./omnicrud.db)
-  OMNICRUD_RESOURCES        package.module:attribute holding your list of Resource
-  OMNICRUD_MIGRATIONS       directory of migration scripts (default: next to the resources)
-  OMNICRUD_AUTO_MIGRATE     apply pending migrations at start-up (default true)
-  OMNICRUD_POOL_SIZE, OMNICRUD_POOL_TIMEOUT, OMNICRUD_CONNECT_TIMEOUT, OMNICRUD_QUERY_TIMEOUT
-  OMNICRUD_CURSOR_SECRET, OMNICRUD_REQUIRE_IF_MATCH, OMNICRUD_MAX_BODY_BYTES, OMNICRUD_MAX_BULK
-  OMNICRUD_DEFAULT_LIMIT, OMNICRUD_MAX_LIMIT
-  OMNICRUD_JWT_SECRET, OMNICRUD_JWKS_URL, OMNICRUD_OIDC_ISSUER, OMNICRUD_API_KEYS (auth on)
-  OMNICRUD_JWT_AUDIENCE, OMNICRUD_JWT_LEEWAY, OMNICRUD_ANONYMOUS_SCOPES, OMNICRUD_PUBLIC_DOCS
-  OMNICRUD_READ_URLS        comma-separated replica URLs for GET/HEAD (PostgreSQL, MySQL/MariaDB)
-  OMNICRUD_MAX_REPLICA_LAG  seconds a replica may be behind before reads skip it (default 5)
-The README's Configuration section explains each one.
-"""
+
+def environment() -> str:
+    """The environment variables, generated from the Settings fields (name, description,
+    default), so that a new setting is listed as soon as it exists."""
+    lines = ["environment (also read from a .env file):"]
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        variable = alias.choices[0] if isinstance(alias, AliasChoices) else None
+        if not isinstance(variable, str):
+            variable = f"OMNICRUD_{name.upper()}"
+        text = (field.description or "").rstrip(".")
+        if field.default not in (None, PydanticUndefined):
+            text += f" (default {field.default})"
+        wrapped = textwrap.wrap(text, 80 - 28) or [""]
+        lines.append(f"  {variable:<26}{wrapped[0]}")
+        lines.extend(" " * 28 + more for more in wrapped[1:])
+    lines.append("The README's Configuration section explains each one.")
+    return "\n".join(lines) + "\n"
 
 
 async def _describe(deployment: Deployment) -> str:
@@ -81,15 +89,24 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="omnicrud",
         description="REST CRUD API on the database named by DATABASE_URL.",
-        epilog=ENVIRONMENT,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=environment(),
+        formatter_class=HelpFormatter,
     )
-    top.add_argument("--version", action="version", version=importlib.metadata.version("omnicrud"))
+    top.add_argument(
+        "--version",
+        action="version",
+        version=f"omnicrud {importlib.metadata.version('omnicrud')}",
+        help="print the version and exit",
+    )
     sub = top.add_subparsers(dest="command", required=True)
     add_serve_command(sub)
-    p = sub.add_parser("check", help="connect, print backend, server, schema and resources")
+    p = sub.add_parser(
+        "check",
+        help="connect, print backend, server, schema and resources",
+        formatter_class=HelpFormatter,
+    )
     p.set_defaults(func=check)
-    p = sub.add_parser("openapi", help="print the OpenAPI document")
+    p = sub.add_parser("openapi", help="print the OpenAPI document", formatter_class=HelpFormatter)
     p.set_defaults(func=openapi)
     add_db_commands(sub)
     add_keys_commands(sub)

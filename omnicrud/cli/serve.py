@@ -18,7 +18,7 @@ from omnicrud.auth import LOOPBACK_HOSTS
 from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
 
-from .common import fail
+from .common import LOG_LEVELS, HelpFormatter, fail, setup_logging
 
 
 async def _prepare(deployment: Deployment) -> list[str]:
@@ -28,6 +28,7 @@ async def _prepare(deployment: Deployment) -> list[str]:
 
 
 def serve(args: argparse.Namespace) -> int:
+    setup_logging(args.log_level)
     try:
         deployment = Deployment.load()
     except ConfigError as exc:
@@ -36,7 +37,7 @@ def serve(args: argparse.Namespace) -> int:
     try:  # one clear line now rather than a traceback from uvicorn's lifespan
         timeout = settings.connect_timeout * 2 + 1
         for line in asyncio.run(asyncio.wait_for(_prepare(deployment), timeout)):
-            print(f"omnicrud: applied {line}", file=sys.stderr)
+            print(f"omnicrud: applied {line}", file=sys.stderr, flush=True)
     except (ConfigError, MigrationError) as exc:
         return fail(str(exc))
     except (Unavailable, TimeoutError):
@@ -58,7 +59,7 @@ def serve(args: argparse.Namespace) -> int:
         "omnicrud: %s -> http://%s:%s/docs", deployment.masked_url, args.host, args.port
     )
     uvicorn.run(
-        "omnicrud.api.app:create_app",
+        "omnicrud.api.app:served_app",  # a start-up error: one line and exit 2, no traceback
         factory=True,
         host=args.host,
         port=args.port,
@@ -82,14 +83,24 @@ def add_serve_command(subparsers: argparse._SubParsersAction[argparse.ArgumentPa
     p = subparsers.add_parser(
         "serve",
         help="serve the API",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Serve the API: the schema is brought up to date first (when\n"
+        "OMNICRUD_AUTO_MIGRATE is on), then uvicorn starts.",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     p.add_argument("--port", type=int, default=8000, help="TCP port")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     p.add_argument(
-        "--no-access-log", dest="access_log", action="store_false", help="no line per request"
+        "--no-access-log",
+        dest="access_log",
+        action="store_false",
+        help="no access log line per request (logged by default)",
     )
-    p.add_argument("--log-level", default="info", help="debug, info, warning, error")
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=LOG_LEVELS,
+        help="debug also shows the details (tracebacks) behind an error line",
+    )
     p.set_defaults(func=serve)

@@ -102,3 +102,27 @@ def sql_indexes(url: str, table: str) -> set[str]:
         return {str(i["name"]) for i in sa.inspect(conn).get_indexes(table)}
 
     return asyncio.run(_locking.run(url, read, lock=False))
+
+
+def sql_collation(url: str, table: str, column: str) -> str | None:
+    """The collation the database reports for a string column (None: the default)."""
+
+    def read(conn: sa.Connection) -> str | None:
+        for found in sa.inspect(conn).get_columns(table):
+            if found["name"] == column:
+                return getattr(found["type"], "collation", None)
+        raise AssertionError(f"no column {table}.{column}")
+
+    return asyncio.run(_locking.run(url, read, lock=False))
+
+
+def sql_execute(url: str, statement: str) -> None:
+    def run(conn: sa.Connection) -> None:
+        conn.execute(sa.text(statement))
+        conn.commit()
+
+    asyncio.run(_locking.run(url, run, lock=False))
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if "error" in line.lower()]

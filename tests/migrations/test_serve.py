@@ -53,6 +53,10 @@ def test_two_servers_on_a_fresh_database_migrate_once(tmp_path: Path) -> None:
             assert "ERROR" not in output, output
         if is_sql(url):
             assert sql_versions(url) == ["0001"]
+            # auto-migration says what it applied, step by step (exactly one server did it)
+            outputs = [server.output() for server in servers]
+            assert sum("omnicrud: applied 0001" in out for out in outputs) == 1, outputs
+            assert sum("migrated to 0001" in out for out in outputs) == 1, outputs
         else:
             records = mongo_schema_records(url)
             assert sorted(str(r["_id"]) for r in records) == ["v1", "version"], records

@@ -47,7 +47,7 @@ def _open_mysql(url: str, settings: Settings, resources: Sequence[Resource]) -> 
 
 
 def _open_schema(storage: Storage, target: SchemaTarget) -> SchemaManager:
-    from ._migrations import SqlSchema  # noqa: PLC0415 - Alembic is heavy to import
+    from ._manager import SqlSchema  # noqa: PLC0415 - Alembic is heavy to import
 
     return SqlSchema(storage, target)
 

@@ -8,8 +8,11 @@ runs on its own connection under the schema lock (``_locking``).
 from __future__ import annotations
 
 import io
+import logging
+import re
+from argparse import Namespace
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -30,17 +33,14 @@ from omnicrud.core.resources import Resource
 from omnicrud.core.schema import (
     REVISION_HINT,
     UPGRADE_HINT,
-    SchemaStatus,
-    SchemaTarget,
     required_message,
 )
-from omnicrud.core.storage import Storage
 
-from . import _locking
+from . import _autogen
 from ._auth_store import create_tables
-from ._base import SqlStorage
 from .schema import Text, Timestamp, build_metadata
 
+log = logging.getLogger("omnicrud.migrations")
 ENV_DIR = Path(__file__).resolve().parent / "alembic_env"
 VERSION_TABLE = "_omnicrud_migrations"
 """Alembic's version table (resource names never start with ``_``)."""
@@ -93,11 +93,24 @@ def required_without_default(script: ops.MigrationScript) -> list[str]:
     return found
 
 
-def _check_directives(context: MigrationContext, revision: Any, directives: Any) -> None:
-    for script in directives:
-        bad = required_without_default(script)
-        if bad:
-            raise MigrationError(required_message(bad))
+def _directives(target: Target, attributes: dict[str, Any]) -> Any:
+    def process(context: MigrationContext, revision: Any, directives: Any) -> None:
+        conn = context.connection
+        assert conn is not None
+        hints = _autogen.Hints(target.metadata, target.directory, context.dialect)
+        for script in directives:
+            bad = required_without_default(script)
+            if bad:
+                raise MigrationError(required_message(bad))
+            if not attributes.get("baseline"):
+                _autogen.fix_collations(script, conn, target.metadata)
+            _autogen.use_omnicrud_types(script, hints)
+            for warning in _autogen.likely_renames(script, hints):
+                log.warning("%s", warning)
+        if attributes.get("skip_empty") and all(_autogen.is_empty(s) for s in directives):
+            directives[:] = []
+
+    return process
 
 
 def configure_context(context: Any) -> None:
@@ -108,15 +121,18 @@ def configure_context(context: Any) -> None:
     target: Target | None = config.attributes.get("target")
     if connection is None or target is None:
         raise CommandError("omnicrud migrations run through `omnicrud db ...`, not `alembic`")
+    baseline = config.attributes.get("baseline_metadata")
     context.configure(
         connection=connection,
-        target_metadata=target.metadata,
+        target_metadata=target.metadata if baseline is None else baseline,
         version_table=VERSION_TABLE,
         render_as_batch=True,  # SQLite's limited ALTER TABLE: copy-and-move when needed
         render_item=_render_item,
         include_name=_include_name(target, bool(config.attributes.get("baseline"))),
         compare_type=True,
-        process_revision_directives=_check_directives,
+        transaction_per_migration=True,
+        process_revision_directives=_directives(target, config.attributes),
+        on_version_apply=_autogen.step_reporter(config.attributes.setdefault("steps", [])),
     )
 
 
@@ -124,7 +140,9 @@ def configure_context(context: Any) -> None:
 
 
 def config(target: Target, connection: Connection | None = None, out: Any = None) -> Config:
-    cfg = Config(stdout=out if out is not None else io.StringIO())
+    """Alembic's config; quiet (no "Generating ..." lines) unless ``out`` collects output."""
+    quiet = Namespace(quiet=out is None)
+    cfg = Config(stdout=out if out is not None else io.StringIO(), cmd_opts=quiet)
     cfg.set_main_option("script_location", str(ENV_DIR))
     cfg.set_main_option("version_locations", str(target.directory))
     cfg.set_main_option("path_separator", "os")
@@ -149,12 +167,12 @@ def scripts(target: Target) -> ScriptDirectory:
     return ScriptDirectory.from_config(config(target))
 
 
-def _has_scripts(target: Target) -> bool:
+def has_scripts(target: Target) -> bool:
     return target.directory.is_dir() and any(target.directory.glob("*.py"))
 
 
 def head_revisions(target: Target) -> tuple[str, ...]:
-    if not _has_scripts(target):
+    if not has_scripts(target):
         return ()
     return tuple(scripts(target).get_heads())
 
@@ -178,6 +196,7 @@ def drift(conn: Connection, target: Target) -> tuple[list[str], list[str]]:
         },
     )
     problems = [f"table {t} is missing" for t in missing if t in target.managed]
+    problems += _autogen.collation_problems(conn, target.metadata)
     required: list[str] = []
     for diff in compare_metadata(ctx, target.metadata):
         if isinstance(diff, list):  # column modifications come grouped
@@ -211,21 +230,74 @@ def drift_message(problems: Sequence[str]) -> str:
     )
 
 
-def _alembic_error(exc: CommandError) -> MigrationError:
+def alembic_error(exc: CommandError) -> MigrationError:
+    if "not up to date" in str(exc):
+        return MigrationError(
+            f"the database is not at the newest migration script: run {UPGRADE_HINT} "
+            "first, then this command again"
+        )
+    unknown = re.search(r"Can't locate revision identified by '(\w+)'", str(exc))
+    if unknown:
+        return MigrationError(
+            f"the database is marked as at revision {unknown[1]}, which no migration script "
+            "describes: restore that script, or if the tables are what the newest script "
+            "makes, mark the database as at it with `omnicrud db stamp head`"
+        )
     return MigrationError(f"migration failed: {exc}")
 
 
-def upgrade_sync(conn: Connection, target: Target, revision: str = "head") -> list[str]:
+def _script_failed(
+    exc: Exception, target: Target, cfg: Config, before: Sequence[str], revision: str
+) -> MigrationError:
+    """One line: which script failed, why, and the command that gets past it."""
+    done = cfg.attributes.get("steps", [])
+    walked = scripts(target).iterate_revisions(revision, tuple(before) or "base")
+    pending = [s.revision for s in reversed(list(walked)) if s is not None]
+    failing = next((r for r in pending if r not in done), None)
+    if isinstance(exc, sa.exc.DBAPIError):
+        reason = str(exc.orig).strip()
+    else:
+        reason = f"{type(exc).__name__}: {exc}"
+    reason = " ".join(reason.split())
+    where = f" {failing}" if failing else ""
+    if "already exists" in reason and failing:
+        return MigrationError(
+            f"migration{where} failed: {reason}. The tables were created before this script: "
+            f"if they are what it creates, mark it as applied with `omnicrud db stamp "
+            f"{failing}`, then run {UPGRADE_HINT}"
+        )
+    return MigrationError(
+        f"migration{where} failed: {reason}. Fix the script or the database, then run "
+        f"{UPGRADE_HINT} (omnicrud db current shows where the database is)"
+    )
+
+
+def _own_transactions(conn: Connection) -> None:
+    """Let Alembic commit each script as it is done (``transaction_per_migration``): on
+    MySQL, whose DDL is not transactional, a failing script then leaves the database marked
+    as at the last script that ran, not with tables no version row accounts for. (SQLite runs
+    the whole upgrade in the schema lock's one transaction: it can roll it all back.)"""
+    if conn.dialect.name != "sqlite" and conn.in_transaction():
+        conn.commit()
+
+
+def upgrade_sync(
+    conn: Connection, target: Target, revision: str = "head"
+) -> tuple[list[str], list[str]]:
     """Apply pending scripts; at head, also create resources no script creates yet and
-    check that the database now matches the declarations. Returns what was applied."""
+    check that the database now matches the declarations. Returns what was applied and
+    the drift found after (not raised here: what was applied is committed all the same, so
+    that the revision that fixes the drift can be generated)."""
     before = current_revisions(conn)
-    if _has_scripts(target):
+    if has_scripts(target):
+        cfg = config(target, conn)
+        _own_transactions(conn)
         try:
-            command.upgrade(config(target, conn), revision)
+            command.upgrade(cfg, revision)
         except CommandError as exc:
-            raise _alembic_error(exc) from exc
-        except sa.exc.DBAPIError as exc:
-            raise MigrationError(f"migration failed: {exc.orig}") from exc
+            raise alembic_error(exc) from exc
+        except Exception as exc:  # a script failed: its own error, or the database's
+            raise _script_failed(exc, target, cfg, before, revision) from exc
     after = current_revisions(conn)
     applied: list[str] = []
     if after != before:
@@ -238,17 +310,17 @@ def upgrade_sync(conn: Connection, target: Target, revision: str = "head") -> li
             for name in missing:
                 target.metadata.tables[name].create(conn)
             applied.extend(f"table {name}" for name in missing)
-        if problems:
-            raise MigrationError(drift_message(problems))
-    return applied
+        return applied, problems
+    return applied, []
 
 
-def _downgrade_sync(conn: Connection, target: Target, revision: str) -> list[str]:
+def downgrade_sync(conn: Connection, target: Target, revision: str) -> list[str]:
     before = current_revisions(conn)
+    _own_transactions(conn)
     try:
         command.downgrade(config(target, conn), revision)
     except CommandError as exc:
-        raise _alembic_error(exc) from exc
+        raise alembic_error(exc) from exc
     except sa.exc.DBAPIError as exc:
         raise MigrationError(f"migration failed: {exc.orig}") from exc
     after = current_revisions(conn)
@@ -258,110 +330,10 @@ def _downgrade_sync(conn: Connection, target: Target, revision: str) -> list[str
     return [f"reverted {s.revision}" for s in walked if s is not None]
 
 
-def _revision_sync(conn: Connection, target: Target, message: str, autogenerate: bool) -> list[str]:
-    """Write a new script into the deployment's directory (made when missing)."""
-    baseline = autogenerate and not _has_scripts(target)
-    existing = set(sa.inspect(conn).get_table_names()) & set(target.metadata.tables)
-    if baseline and existing:
-        # Tables made without migrations: the first script creates them all, and the
-        # database is marked as already at it — only if it is exactly what it creates.
-        _, problems = drift(conn, replace(target, managed=frozenset(target.metadata.tables)))
-        if problems:
-            raise MigrationError(
-                "the first migration script creates the tables as declared, but this "
-                "database's tables differ: " + "; ".join(problems)
-            )
-    target.directory.mkdir(parents=True, exist_ok=True)
-    cfg = config(target, conn)
-    cfg.attributes["baseline"] = baseline
+def stamp_sync(conn: Connection, target: Target, revision: str) -> None:
+    """The database marked as at ``revision``, whatever it was marked as before (even a
+    revision whose script is gone)."""
     try:
-        made = command.revision(cfg, message=message, autogenerate=autogenerate)
-        if baseline and existing:
-            command.stamp(cfg, "head")
-            conn.commit()
+        command.stamp(config(target, conn), revision, purge=True)
     except CommandError as exc:
-        raise _alembic_error(exc) from exc
-    found = made if isinstance(made, list) else [made]
-    return [str(Path(s.path)) for s in found if s is not None]
-
-
-def _stamp_sync(conn: Connection, target: Target, revision: str) -> None:
-    try:
-        command.stamp(config(target, conn), revision)
-    except CommandError as exc:
-        raise _alembic_error(exc) from exc
-
-
-@dataclass(frozen=True)
-class Status:
-    current: tuple[str, ...]
-    heads: tuple[str, ...]
-    missing_tables: tuple[str, ...]
-    problems: tuple[str, ...]
-
-    def behind(self) -> str | None:
-        """None when up to date; else why, naming the command to run."""
-        if set(self.current) != set(self.heads):
-            at = ", ".join(self.current) or "no revision"
-            head = ", ".join(self.heads)
-            return f"the database schema is at {at}, the migrations at {head}: run {UPGRADE_HINT}"
-        if self.missing_tables:
-            return f"the database has no table {', '.join(self.missing_tables)}: run {UPGRADE_HINT}"
-        if self.problems:
-            return drift_message(self.problems)
-        return None
-
-
-def _status_sync(conn: Connection, target: Target) -> Status:
-    missing, problems = drift(conn, target)
-    return Status(current_revisions(conn), head_revisions(target), tuple(missing), tuple(problems))
-
-
-class SqlSchema:
-    """The SchemaManager of the SQL backends."""
-
-    def __init__(self, storage: Storage, target: SchemaTarget) -> None:
-        if not isinstance(storage, SqlStorage):
-            raise TypeError("the SQL schema manager needs a SQL storage")
-        self._storage = storage
-        self._url = target.url
-        self.target = make_target(target.resources, target.directory, target.url, target.declared)
-
-    async def _run(self, work: Callable[[Connection], Any], lock: bool = True) -> Any:
-        connection = self._storage.schema_connection()
-        return await _locking.run(self._url, work, lock=lock, sqlite_connection=connection)
-
-    async def upgrade(self, revision: str = "head") -> list[str]:
-        applied: list[str] = await self._run(lambda c: upgrade_sync(c, self.target, revision))
-        return applied
-
-    async def downgrade(self, revision: str) -> list[str]:
-        done: list[str] = await self._run(lambda c: _downgrade_sync(c, self.target, revision))
-        return done
-
-    async def revision(self, message: str, autogenerate: bool) -> list[str]:
-        work = lambda c: _revision_sync(c, self.target, message, autogenerate)  # noqa: E731
-        paths: list[str] = await self._run(work, lock=False)
-        return paths
-
-    async def stamp(self, revision: str) -> None:
-        await self._run(lambda c: _stamp_sync(c, self.target, revision))
-
-    async def status(self) -> SchemaStatus:
-        state: Status = await self._run(lambda c: _status_sync(c, self.target), lock=False)
-        if not state.heads and not state.current:
-            at = (
-                f"no migration scripts in {self.target.directory}: tables are created as "
-                f"declared ({REVISION_HINT} writes the first script)"
-            )
-        else:
-            at = ", ".join(state.current) or "no revision"
-            if state.behind() is None:
-                at += " (head)"
-        return SchemaStatus(at, state.behind())
-
-    async def history(self) -> list[str]:
-        out = io.StringIO()
-        if _has_scripts(self.target):
-            command.history(config(self.target, out=out))
-        return out.getvalue().splitlines()
+        raise alembic_error(exc) from exc
