@@ -21,6 +21,7 @@ from omnicrud.core.resources import Resource
 from . import openapi, problems
 from .deps import StorageDep
 from .lifecycle import Database
+from .nested import build_services, nested_router
 from .router import crud_router
 
 log = logging.getLogger("omnicrud")
@@ -57,10 +58,12 @@ def create_app(
     )
     app.state.settings = settings
     problems.install(app)
+    services = build_services(deployment.resources, settings)
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        app.router.routes.extend(crud_router(res, settings).routes)
+        app.router.routes.extend(crud_router(res, settings, services[res.name]).routes)
+    app.router.routes.extend(nested_router(services, settings).routes)
 
     async def options(request: Request) -> Response:
         allow = ", ".join(problems.allowed_methods(request))
@@ -92,7 +95,8 @@ def create_app(
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = FastAPI.openapi(app)
-            app.openapi_schema = openapi.finalize(spec, deployment.resources)
+            relations = next(iter(services.values())).relations if services else None
+            app.openapi_schema = openapi.finalize(spec, deployment.resources, relations)
         return app.openapi_schema
 
     app.openapi = custom_openapi  # type: ignore[method-assign]

@@ -45,11 +45,20 @@ def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) 
     return _json(row, status, {**(headers or {}), "ETag": tag})
 
 
-def crud_router(res: Resource, settings: Settings) -> APIRouter:
+def _expand(request: Request) -> str | None:
+    """``?expand=`` (declared in the OpenAPI document by ``openapi``; read here, off
+    FastAPI's parameter parsing, so the hot path pays nothing for it)."""
+    if not request.scope["query_string"]:
+        return None
+    values = request.query_params.getlist("expand")
+    return ",".join(values) if values else None
+
+
+def crud_router(res: Resource, settings: Settings, service: CrudService | None = None) -> APIRouter:
     router = APIRouter(tags=[res.name])
     base = f"/{res.name}"
-    service = CrudService(res, settings)
-    docs = openapi.RouteDocs(res)
+    service = service or CrudService(res, settings)
+    docs = openapi.RouteDocs(res, service.relations)
 
     @router.post(base, status_code=201, **docs.create())
     async def create(request: Request) -> Response:
@@ -87,7 +96,7 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         fields: Annotated[str | None, Query(description="e.g. id,name")] = None,
         count: Annotated[bool, Query(description="Count all matching rows.")] = False,
     ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count)
+        page = Page(limit, offset, skip, cursor, sort, fields, count, _expand(request))
         return await list_rows(request, page)
 
     @router.head(base, **docs.head_list())
@@ -101,10 +110,13 @@ def crud_router(res: Resource, settings: Settings) -> APIRouter:
         fields: str | None = None,
         count: bool = False,
     ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count)
+        page = Page(limit, offset, skip, cursor, sort, fields, count, _expand(request))
         return _head(await list_rows(request, page))
 
     async def read(request: Request, id: int) -> Response:
+        expand = _expand(request)
+        if expand is not None:  # a composite of several rows: no single version, no ETag
+            return _json(await service.get_expanded(storage_of(request), id, expand))
         row = await service.get(storage_of(request), id)
         tag = etag(row.pop(VERSION))
         if none_match(request.headers.get("if-none-match"), tag):

@@ -7,6 +7,7 @@ results back into HTTP. Rows come back with the ``VERSION`` key (the ETag source
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -23,11 +24,13 @@ from omnicrud.core.query import (
     parse_filters,
     parse_sort,
 )
+from omnicrud.core.relations import Relations, parse_expansion, related_filters
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row, Storage
 from omnicrud.core.values import now
 
 from .conditional import IfMatch
+from .expand import ID_ORDER, Expander
 from .inputs import check, check_fields, fields_independent, hash_secrets, validate
 from .problems import validation_problem
 
@@ -46,11 +49,20 @@ class Page:
     sort: str | None = None
     fields: str | None = None
     count: bool = False
+    expand: str | None = None
 
 
 class CrudService:
-    def __init__(self, res: Resource, settings: Settings) -> None:
+    def __init__(
+        self,
+        res: Resource,
+        settings: Settings,
+        relations: Relations | None = None,
+        expander: Expander | None = None,
+    ) -> None:
         self.res = res
+        self.relations = relations or Relations([res])
+        self.expander = expander or Expander({}, settings.expand_limit)
         self.codec = CursorCodec(settings.cursor_secret)
         self.writable = frozenset(f.name for f in res.user_fields)
         self.independent = fields_independent(res.create_model)
@@ -136,18 +148,28 @@ class CrudService:
         return row
 
     async def list(
-        self, storage: Storage, params: Iterable[tuple[str, str]], page: Page
+        self,
+        storage: Storage,
+        params: Iterable[tuple[str, str]],
+        page: Page,
+        within: Expr | None = None,
     ) -> dict[str, Any]:
+        """A page; ``within`` restricts it further (a nested route's parent)."""
         if page.offset is not None and page.skip is not None:
             raise BadQuery("use offset or skip, not both", "skip")
         start = page.offset if page.offset is not None else (page.skip or 0)
         if page.cursor is not None and (page.offset is not None or page.skip is not None):
             raise BadQuery("cursor and offset cannot be used together", "cursor")
         res = self.res
-        filters = parse_filters(res, params)
+        params = list(params)
+        filters: list[Expr] = [*parse_filters(res, [p for p in params if "." not in p[0]])]
+        filters += related_filters(self.relations, res, params)
+        if within is not None:
+            filters.append(within)
         keys = parse_sort(res, page.sort)
-        shown = parse_fields(res, page.fields)
-        needed = {k.field for k in keys}
+        expansion = parse_expansion(self.relations, res, page.expand, page.fields)
+        shown = parse_fields(res, page.fields) if expansion is None else expansion.shown
+        needed = {k.field for k in keys} | (expansion.needs if expansion else set())
         columns = tuple(n for n in res.readable if n in shown or n in needed)
         where: Expr | None = None
         if filters:
@@ -161,7 +183,9 @@ class CrudService:
         if len(rows) > page.limit:
             del rows[page.limit :]
             next_cursor = self.codec.encode(res, keys, rows[-1])
-        if columns != shown:
+        if expansion is not None:
+            rows = await self.expander.page(storage, rows, expansion)
+        elif columns != shown:
             rows = [{k: row[k] for k in shown} for row in rows]
         total = await storage.count(res, where) if page.count else None
         return {"items": rows, "next_cursor": next_cursor, "total": total}
@@ -210,3 +234,33 @@ class CrudService:
 
     async def delete(self, storage: Storage, id: int, cond: IfMatch | None) -> None:
         await storage.delete(self.res, id, await self._expected(storage, id, cond))
+
+    # ---- relations (api.expand): embeds read through these, the target's own service
+
+    async def get_expanded(self, storage: Storage, id: int, expand: str) -> Row:
+        """GET one with ``?expand=``: the row (no version) with its embeds."""
+        expansion = parse_expansion(self.relations, self.res, expand, None)
+        row = await self.get(storage, id)
+        del row[VERSION]
+        if expansion is None:
+            return row
+        (shaped,) = await self.expander.page(storage, [row], expansion)
+        return shaped
+
+    async def lookup(
+        self, storage: Storage, ids: Sequence[int], columns: tuple[str, ...]
+    ) -> builtins.list[Row]:
+        """The rows with these ids (to-one embeds): one statement."""
+        query = ListQuery(Cond("id", "in", tuple(ids)), ID_ORDER, columns, len(ids))
+        return await storage.list(self.res, query)
+
+    async def children(
+        self,
+        storage: Storage,
+        field: str,
+        parent_ids: Sequence[int],
+        limit: int,
+        columns: tuple[str, ...],
+    ) -> builtins.list[Row]:
+        """The first ``limit`` rows of each parent (to-many embeds): one statement."""
+        return await storage.children(self.res, field, parent_ids, limit, columns)

@@ -5,8 +5,7 @@ of rows), so processes sharing a database never hand out the same id and ids are
 reused. Every query and command carries ``maxTimeMS`` (settings.query_timeout); the socket
 timeout a little above it backs up the writes that cannot carry one. Client-wide
 ``timeoutMS`` (CSOT) is not used: it replaces ``serverSelectionTimeoutMS`` by the whole
-operation budget, so an unreachable server would take query_timeout instead of
-connect_timeout to report.
+operation budget (an unreachable server would take query_timeout to report).
 
 References are checked here, not by the database. The race between the check and the write
 is closed by checking again after the write and undoing it when the check now fails: a
@@ -48,6 +47,7 @@ from omnicrud.core.storage import Row
 from ._errors import conflict_field, duplicate_details, translate
 from ._layout import Layout, index_specs
 from ._query import to_filter, to_sort
+from ._relations import RelatedReads, has_related
 from ._writes import insert_in_transaction, insert_or_undo, restore
 
 log = logging.getLogger("omnicrud.backends.mongo")
@@ -65,7 +65,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # BSON integers; no row has an id 
 _SOCKET_MARGIN = 2.0  # seconds past maxTimeMS before the client gives up on a socket
 
 
-class MongoStorage:
+class MongoStorage(RelatedReads):
     def __init__(self, url: str, settings: Settings, resources: Sequence[Resource]) -> None:
         self._url = url
         self._settings = settings
@@ -192,6 +192,8 @@ class MongoStorage:
         return None if doc is None else layout.row(doc)
 
     async def list(self, res: Resource, query: ListQuery) -> Rows:
+        if has_related(query.where):
+            return await self.list_related(res, query)
         layout = self._layouts[res.name]
         decoders = layout.list_decoders(query.columns)
         cursor = self._colls[res.name].find(
@@ -210,6 +212,8 @@ class MongoStorage:
         return [layout.list_row(doc, decoders) for doc in docs]
 
     async def count(self, res: Resource, where: Expr | None) -> int:
+        if has_related(where):
+            return await self.count_related(res, where)
         layout = self._layouts[res.name]
         try:
             return await self._colls[res.name].count_documents(
