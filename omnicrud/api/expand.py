@@ -121,11 +121,19 @@ class Expander:
         shown: tuple[str, ...],
         embeds: Sequence[Embed],
     ) -> list[Row]:
-        """``rows`` as shown: the fields in ``shown``, then each embed's value."""
+        """``rows`` as shown: the fields in ``shown``, then each embed's value. Rows come
+        fresh from Storage, in ``shown`` order plus extra columns: when there are no extra
+        columns the row itself is completed instead of copied."""
         if not embeds:
-            return [{k: row[k] for k in shown} for row in rows]
+            return [row if len(row) == len(shown) else {k: row[k] for k in shown} for row in rows]
         extra = await self.values(storage, rows, embeds)
-        return [{**{k: row[k] for k in shown}, **e} for row, e in zip(rows, extra, strict=True)]
+        out = []
+        for row, values in zip(rows, extra, strict=True):
+            if len(row) != len(shown):
+                row = {k: row[k] for k in shown}
+            row.update(values)
+            out.append(row)
+        return out
 
     async def page(self, storage: Storage, rows: Sequence[Row], expansion: Expansion) -> list[Row]:
         return await self.shape(storage, rows, expansion.shown, expansion.embeds)
