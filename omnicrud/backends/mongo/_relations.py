@@ -87,9 +87,11 @@ class RelatedReads:
     _colls: dict[str, AsyncCollection[Doc]]
     _ms: int
 
-    async def _aggregate(self, layout: Layout, pipeline: list[Doc]) -> list[Doc]:
+    async def _aggregate(self, layout: Layout, pipeline: list[Doc], batch: int) -> list[Doc]:
+        """All results in one reply (``batchSize``): one round trip, no getMore."""
         try:
-            cursor = await self._colls[layout.name].aggregate(pipeline, maxTimeMS=self._ms)
+            coll = self._colls[layout.name]
+            cursor = await coll.aggregate(pipeline, maxTimeMS=self._ms, batchSize=max(batch, 1))
             return await cursor.to_list()
         except PyMongoError as exc:
             raise translate(exc, layout) from exc
@@ -103,12 +105,13 @@ class RelatedReads:
         pipeline.append({"$limit": query.limit})
         pipeline.append({"$project": layout.projection_for(query.columns)})
         decoders = layout.list_decoders(query.columns)
-        return [layout.list_row(doc, decoders) for doc in await self._aggregate(layout, pipeline)]
+        docs = await self._aggregate(layout, pipeline, query.limit)
+        return [layout.list_row(doc, decoders) for doc in docs]
 
     async def count_related(self, res: Resource, where: Expr | None) -> int:
         layout = self._layouts[res.name]
         pipeline = [*match_stages(self._layouts, res, where), {"$count": "n"}]
-        found = await self._aggregate(layout, pipeline)
+        found = await self._aggregate(layout, pipeline, 1)
         return int(found[0]["n"]) if found else 0
 
     async def children(
@@ -133,5 +136,5 @@ class RelatedReads:
             {"$group": {"_id": f"${key}", "rows": {"$topN": top}}},
         ]
         decoders = layout.list_decoders(columns)
-        groups = await self._aggregate(layout, pipeline)
+        groups = await self._aggregate(layout, pipeline, len(parent_ids))
         return [layout.list_row(doc, decoders) for g in groups for doc in g["rows"]]
