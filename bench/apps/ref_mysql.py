@@ -18,7 +18,7 @@ INSERT = (
 )
 SINGLE = (*COLUMNS, "_version")
 POSTS = f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE id > %s ORDER BY id LIMIT %s"
-USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id IN %s"
+USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id IN "
 
 
 def _row(values: tuple[Any, ...], keys: tuple[str, ...] = SINGLE) -> Row:
@@ -102,7 +102,7 @@ class MysqlStore:
 
     async def users(self, ids: list[int]) -> list[Row]:
         async with self.pool.acquire() as conn, conn.cursor() as cur:
-            await cur.execute(USERS, (tuple(ids),))
+            await cur.execute(USERS + "(" + ", ".join(["%s"] * len(ids)) + ")", ids)
             rows = [_row(v, USER_COLUMNS) for v in await cur.fetchall()]
         for row in rows:
             row["is_active"] = bool(row["is_active"])
