@@ -18,21 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
-MATRIX = ",".join(
-    [
-        "lint",
-        "type",
-        "sqlite",
-        "postgres",
-        "mysql",
-        "mongo",
-        "docs",
-        "cluster",
-        "faults",
-        "transfer",
-    ]
-    + [f"schemathesis-{db}" for db in ("sqlite", "postgres", "mysql", "mongo")]
-)
+MATRIX = "lint,type,sqlite,postgres,mysql,mongo,system,schemathesis"
 
 
 def _ensure(marker: str, *requirements: str) -> None:

@@ -16,6 +16,7 @@ from omnicrud import example
 from omnicrud.config import Settings
 from omnicrud.core import registry
 from omnicrud.core.errors import ConfigError
+from omnicrud.core.relations import Relations
 from omnicrud.core.resources import Resource, check_resources
 from omnicrud.core.schema import SchemaManager, SchemaTarget
 from omnicrud.core.storage import Storage
@@ -128,6 +129,7 @@ class Deployment:
             except ConfigError:
                 declared = frozenset(r.name for r in chosen)
         check_resources(chosen, SERVICE_ROUTES)
+        Relations(chosen)  # relation names: ConfigError on a clash
         backend = registry.load(settings.database_url)
         registry.check_driver(backend)
         return cls(settings, tuple(chosen), backend, declared)

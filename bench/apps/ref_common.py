@@ -24,6 +24,8 @@ UTC = dt.UTC
 COLUMNS = ("id", "name", "description", "price", "created_at", "updated_at")
 """Output keys in omnicrud's order; single-row reads add ``_version`` (the ETag)."""
 USER_FIELDS = ("name", "description", "price")
+POST_COLUMNS = ("id", "title", "body", "owner_id", "created_at", "updated_at")
+USER_COLUMNS = ("id", "username", "email", "full_name", "is_active", "created_at", "updated_at")
 JSON = "application/json"
 _KEY = hashlib.sha256(b"omnicrud-cursor\0" + b"omnicrud").digest()  # omnicrud's default secret
 
@@ -45,6 +47,8 @@ class Store(Protocol):
     async def list(self, prefix: str, limit: int) -> list[Row]: ...
     async def create(self, values: Row) -> Row: ...
     async def update(self, item_id: int, values: Row) -> Row | None: ...
+    async def posts(self, after: int, limit: int) -> list[Row]: ...
+    async def users(self, ids: list[int]) -> list[Row]: ...
 
 
 def now() -> dt.datetime:
@@ -70,6 +74,12 @@ def like_prefix(prefix: str, escape: str = "\\") -> str:
 
 def next_cursor(row: Row) -> str:
     body = orjson.dumps(["items", "-price,id", [row["price"], row["id"]]])
+    tag = hmac.new(_KEY, body, hashlib.sha256).digest()[:16]
+    return base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode()
+
+
+def post_cursor(row: Row) -> str:
+    body = orjson.dumps(["posts", "id", [row["id"]]])
     tag = hmac.new(_KEY, body, hashlib.sha256).digest()[:16]
     return base64.urlsafe_b64encode(body + tag).rstrip(b"=").decode()
 
@@ -110,6 +120,23 @@ def build(store: Store) -> FastAPI:
         rows = await store.list(name__startswith, limit + 1)
         cursor = next_cursor(rows[limit - 1]) if len(rows) > limit else None
         body = {"items": rows[:limit], "next_cursor": cursor, "total": None}
+        return Response(orjson.dumps(body), media_type=JSON)
+
+    @app.get("/posts")
+    async def list_posts(id__gt: int = 0, limit: int = 50, expand: str | None = None) -> Response:
+        """A page of posts by id, with ``expand=owner`` the same two statements omnicrud
+        runs: the page, then the distinct owners in one ``IN`` list."""
+        if expand not in (None, "owner") or not 1 <= limit <= 1000:
+            return _problem(400, "only expand=owner and 1 <= limit <= 1000")
+        rows = await store.posts(id__gt, limit + 1)
+        cursor = post_cursor(rows[limit - 1]) if len(rows) > limit else None
+        rows = rows[:limit]
+        if expand:
+            ids = list(dict.fromkeys(r["owner_id"] for r in rows))
+            owners = {u["id"]: u for u in await store.users(ids)} if ids else {}
+            for row in rows:
+                row["owner"] = owners.get(row["owner_id"])
+        body = {"items": rows, "next_cursor": cursor, "total": None}
         return Response(orjson.dumps(body), media_type=JSON)
 
     @app.post("/items")

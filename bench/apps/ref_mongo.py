@@ -14,6 +14,17 @@ from ref_common import Row, build, wire_time
 COUNTERS = "_omnicrud_counters"
 COUNTER_FIELD = "seq"
 PROJECTION = {"name": 1, "description": 1, "price": 1, "created_at": 1, "updated_at": 1}
+POST_FIELDS = ("title", "body", "owner_id")
+USER_FIELDS = ("username", "email", "full_name", "is_active")
+
+
+def _doc_row(doc: dict[str, Any], fields: tuple[str, ...]) -> Row:
+    row: Row = {"id": doc["_id"]}
+    for name in fields:
+        row[name] = doc.get(name)
+    row["created_at"] = wire_time(doc["created_at"])
+    row["updated_at"] = wire_time(doc["updated_at"])
+    return row
 
 
 def _row(doc: dict[str, Any], version: bool = True) -> Row:
@@ -40,6 +51,8 @@ class MongoStore:
         db = self.client[parse_uri(self.url).get("database") or "omnicrud"]
         self.items = db["items"]
         self.counters = db[COUNTERS]
+        self.posts_ = db["posts"]
+        self.users_ = db["users"]
 
     async def close(self) -> None:
         await self.client.close()
@@ -75,6 +88,16 @@ class MongoStore:
             return_document=ReturnDocument.AFTER,
         )
         return None if doc is None else _row(doc)
+
+    async def posts(self, after: int, limit: int) -> list[Row]:
+        projection = dict.fromkeys((*POST_FIELDS, "created_at", "updated_at"), 1)
+        cursor = self.posts_.find({"_id": {"$gt": after}}, projection).sort("_id", 1).limit(limit)
+        return [_doc_row(doc, POST_FIELDS) async for doc in cursor]
+
+    async def users(self, ids: list[int]) -> list[Row]:
+        projection = dict.fromkeys((*USER_FIELDS, "created_at", "updated_at"), 1)
+        cursor = self.users_.find({"_id": {"$in": ids}}, projection)
+        return [_doc_row(doc, USER_FIELDS) async for doc in cursor]
 
 
 app = build(MongoStore(os.environ["BENCH_URL"]))

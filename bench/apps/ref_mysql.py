@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomysql
-from ref_common import COLUMNS, Row, build, like_prefix, wire_time
+from ref_common import COLUMNS, POST_COLUMNS, USER_COLUMNS, Row, build, like_prefix, wire_time
 
 SELECT = ", ".join(COLUMNS)
 GET = f"SELECT {SELECT}, _version FROM items WHERE id = %s"
@@ -17,6 +17,8 @@ INSERT = (
     f"VALUES (%s, %s, %s, %s, %s, 1) RETURNING {SELECT}, _version"
 )
 SINGLE = (*COLUMNS, "_version")
+POSTS = f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE id > %s ORDER BY id LIMIT %s"
+USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id IN "
 
 
 def _row(values: tuple[Any, ...], keys: tuple[str, ...] = SINGLE) -> Row:
@@ -92,6 +94,19 @@ class MysqlStore:
             await cur.execute(GET, (item_id,))
             row = await cur.fetchone()
         return None if row is None else _row(row)
+
+    async def posts(self, after: int, limit: int) -> list[Row]:
+        async with self.pool.acquire() as conn, conn.cursor() as cur:
+            await cur.execute(POSTS, (after, limit))
+            return [_row(v, POST_COLUMNS) for v in await cur.fetchall()]
+
+    async def users(self, ids: list[int]) -> list[Row]:
+        async with self.pool.acquire() as conn, conn.cursor() as cur:
+            await cur.execute(USERS + "(" + ", ".join(["%s"] * len(ids)) + ")", ids)
+            rows = [_row(v, USER_COLUMNS) for v in await cur.fetchall()]
+        for row in rows:
+            row["is_active"] = bool(row["is_active"])
+        return rows
 
 
 app = build(MysqlStore(os.environ["BENCH_URL"]))

@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 import asyncpg
-from ref_common import COLUMNS, Row, build, like_prefix, wire_time
+from ref_common import COLUMNS, POST_COLUMNS, USER_COLUMNS, Row, build, like_prefix, wire_time
 
 SELECT = ", ".join(COLUMNS)
 GET = f"SELECT {SELECT}, _version FROM items WHERE id = $1"
@@ -15,6 +15,10 @@ INSERT = (
     "INSERT INTO items (name, description, price, created_at, updated_at, _version) "
     f"VALUES ($1, $2, $3, $4, $5, 1) RETURNING {SELECT}, _version"
 )
+
+
+POSTS = f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE id > $1 ORDER BY id LIMIT $2"
+USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id = ANY($1::bigint[])"
 
 
 async def _keep_session(conn: Any) -> None:
@@ -66,6 +70,12 @@ class PostgresStore:
             self.updates[keys] = sql
         record = await self.pool.fetchrow(sql, *values.values(), item_id)
         return None if record is None else _row(record)
+
+    async def posts(self, after: int, limit: int) -> list[Row]:
+        return [_row(r) for r in await self.pool.fetch(POSTS, after, limit)]
+
+    async def users(self, ids: list[int]) -> list[Row]:
+        return [_row(r) for r in await self.pool.fetch(USERS, ids)]
 
 
 app = build(PostgresStore(os.environ["BENCH_URL"]))

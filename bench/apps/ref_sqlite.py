@@ -14,7 +14,7 @@ import sqlite3
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ref_common import COLUMNS, Row, build, wire_time
+from ref_common import COLUMNS, POST_COLUMNS, USER_COLUMNS, Row, build, wire_time
 
 SELECT = ", ".join(COLUMNS)
 GET = f"SELECT {SELECT}, _version FROM items WHERE id = ?"
@@ -25,6 +25,8 @@ INSERT = (
     f"VALUES (?, ?, ?, ?, ?, 1) RETURNING {SELECT}, _version"
 )
 SINGLE = (*COLUMNS, "_version")
+POSTS = f"SELECT {', '.join(POST_COLUMNS)} FROM posts WHERE id > ? ORDER BY id LIMIT ?"
+USERS = f"SELECT {', '.join(USER_COLUMNS)} FROM users WHERE id IN "
 
 
 def glob_prefix(prefix: str) -> str:
@@ -96,6 +98,18 @@ class SqliteStore:
         args = [wire_time(v) if k == "updated_at" else v for k, v in values.items()]
         rows = await self._write(sql, [*args, item_id])
         return rows[0] if rows else None
+
+    async def posts(self, after: int, limit: int) -> list[Row]:
+        assert self.reader is not None
+        return _rows(self.reader, POSTS, (after, limit), POST_COLUMNS)
+
+    async def users(self, ids: list[int]) -> list[Row]:
+        assert self.reader is not None
+        sql = USERS + "(" + ", ".join("?" * len(ids)) + ")"
+        rows = _rows(self.reader, sql, ids, USER_COLUMNS)
+        for row in rows:
+            row["is_active"] = bool(row["is_active"])
+        return rows
 
 
 app = build(SqliteStore(os.environ["BENCH_URL"]))

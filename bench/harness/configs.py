@@ -12,6 +12,8 @@ from .env import BENCH, CRUDROUTER_VENV, VENV
 
 APPS = BENCH / "apps"
 SCENARIOS = ("get_one", "list", "patch", "post")
+RELATED = ("get_one", "list", "list_posts", "list_expand", "patch", "post")
+"""The reference and omnicrud also list 50 posts, without and with ``expand=owner``."""
 """Order within one server's turn: reads first, and PATCH before POST so ids stay 1..N."""
 UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--workers", "1")
 POOL = 64
@@ -91,8 +93,8 @@ def configs_for(backend: str) -> list[Config]:
     sql = backend != "mongo"
     found = [
         HELLO,
-        Config("reference", SCENARIOS, app=f"ref_{backend}:app"),
-        Config("omnicrud", SCENARIOS),
+        Config("reference", RELATED, app=f"ref_{backend}:app"),
+        Config("omnicrud", RELATED),
         *authenticated(),
     ]
     if sql:

@@ -51,6 +51,39 @@ def items(count: int, seed: int = 8) -> list[dict[str, object]]:
     return found
 
 
+USERS = 100
+POSTS = 2000
+
+
+def post_related(port: int) -> None:
+    """100 users (Argon2 hashes: a few seconds) and 2,000 posts, owners spread evenly and
+    out of order, so a page of 50 posts has 50 distinct owners... at most 100."""
+    users = [
+        {"username": f"user{i:03d}", "email": f"user{i:03d}@example.com", "password": "x" * 12}
+        for i in range(1, USERS + 1)
+    ]
+    _post(port, "/users", users)
+    rng = random.Random(9)
+    posts = [
+        {"title": f"Post {i}", "body": f"Body of post {i}.", "owner_id": rng.randint(1, USERS)}
+        for i in range(1, POSTS + 1)
+    ]
+    for start in range(0, POSTS, BATCH):
+        _post(port, "/posts", posts[start : start + BATCH])
+
+
+def _post(port: int, path: str, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        data=json.dumps(rows).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=300) as response:
+        created: list[dict[str, object]] = json.loads(response.read())
+    return created
+
+
 def post_all(port: int, count: int) -> None:
     """POST the dataset in batches; checks that ids come out as 1..count."""
     rows = items(count)

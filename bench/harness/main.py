@@ -90,6 +90,7 @@ def load_data(db: dbs.Database, rows: int) -> None:
     try:
         started = time.monotonic()
         load.post_all(server.port, rows)
+        load.post_related(server.port)
         print(f"  loaded {rows:,} items through omnicrud in {time.monotonic() - started:.1f} s")
     finally:
         server.stop()

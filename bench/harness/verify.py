@@ -12,6 +12,8 @@ GETS = (
     "/items/10",
     "/items/9999",
     "/items?name__startswith=Alpha&sort=-price&limit=50",
+    "/posts?id__gt=100&limit=50",
+    "/posts?id__gt=100&limit=50&expand=owner",
 )
 MASKED = ("id", "created_at", "updated_at")
 

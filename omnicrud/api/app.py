@@ -32,10 +32,10 @@ from .deps import StorageDep
 from .docs import install_docs
 from .lifecycle import Database
 from .login import TOKEN_PATH, accounts_resource, install_login
+from .nested import build_services, nested_router
 from .openapi_security import secure
 from .router import crud_router
 from .security import StateAuthStore
-from .service import CrudService
 
 log = logging.getLogger("omnicrud")
 STARTUP_FAILURE = 3
@@ -125,13 +125,17 @@ def create_app(
     app.state.authenticator = authenticator
     if authenticator.enabled:
         app.dependency_overrides[ops.metrics_access] = metrics_guard(authenticator)
+    services = build_services(deployment.resources, settings, authenticator.enabled, keys)
     crud_paths: set[str] = set()
     for res in deployment.resources:
         # Added as the app's own routes: FastAPI (>= 0.16x) matches an included router as
         # a second routing level, which cost ~25% of a primary-key GET.
-        routes = crud_router(res, settings, authenticator, keys).routes
+        routes = crud_router(res, settings, authenticator, services[res.name]).routes
         app.router.routes.extend(routes)
         crud_paths |= {str(getattr(route, "path", "")) for route in routes}
+    nested = nested_router(services, settings, authenticator).routes
+    app.router.routes.extend(nested)
+    crud_paths |= {str(getattr(route, "path", "")) for route in nested}
     accounts = accounts_resource(deployment.resources)
     login = state_store is not None and accounts is not None and settings.jwt_secret is not None
     if login and state_store is not None and accounts is not None:
@@ -148,11 +152,12 @@ def create_app(
         # Lazy on purpose: the mcp SDK is an optional extra, imported only when /mcp is on.
         from omnicrud.mcp import PATH, McpEndpoint  # noqa: PLC0415
 
-        services = [
-            CrudService(res, settings, authenticator.enabled, keys) for res in deployment.resources
-        ]
         endpoint = McpEndpoint(
-            deployment.resources, settings, authenticator, app.state, services=services
+            deployment.resources,
+            settings,
+            authenticator,
+            app.state,
+            services=[services[res.name] for res in deployment.resources],
         )
         app.router.routes.append(Route(PATH, endpoint))
         mcp_run = endpoint.run
@@ -181,7 +186,8 @@ def create_app(
     def custom_openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = FastAPI.openapi(app)
-            spec = openapi.finalize(spec, deployment.resources)
+            relations = next(iter(services.values())).relations if services else None
+            spec = openapi.finalize(spec, deployment.resources, relations)
             if authenticator.enabled:
                 secure(spec, deployment.resources, TOKEN_PATH if login else None)
             app.openapi_schema = spec

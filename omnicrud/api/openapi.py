@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from omnicrud.core.query import ops_for
+from omnicrud.core.relations import Relations
 from omnicrud.core.resources import Resource
 
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA, TITLES
@@ -113,6 +114,9 @@ def _errors(*slugs: str) -> dict[str, Any]:
     return out
 
 
+problem_responses = _errors
+"""OpenAPI responses for problem slugs (``problem_responses("not-found")``)."""
+
 COMMON = ("unavailable", "internal-error")
 BODY = ("malformed-json", "payload-too-large", "unsupported-media-type", "validation-error")
 
@@ -120,8 +124,9 @@ BODY = ("malformed-json", "payload-too-large", "unsupported-media-type", "valida
 class RouteDocs:
     """Keyword arguments for each route decorator of one resource."""
 
-    def __init__(self, res: Resource) -> None:
+    def __init__(self, res: Resource, relations: Relations | None = None) -> None:
         self.res = res
+        self.relations = relations
         self.read_name = res.read_model.__name__
         self.create_name = res.create_model.__name__
         self.patch_name = res.patch_model.__name__
@@ -173,9 +178,16 @@ class RouteDocs:
 
     def _list_params(self) -> dict[str, Any]:
         params = []
-        for f in self.res.fields:
+        fields = [("", f) for f in self.res.fields]
+        if self.relations is not None:
+            params += expand_params(self.relations, self.res)
+            for rel in self.relations.of[self.res.name].values():
+                if not rel.many:
+                    target = self.relations.resources[rel.target]
+                    fields += [(f"{rel.name}.", f) for f in target.fields]
+        for prefix, f in fields:
             for op in ops_for(f):
-                name = f.name if op == "eq" else f"{f.name}__{op}"
+                name = prefix + (f.name if op == "eq" else f"{f.name}__{op}")
                 schema: dict[str, Any] = dict(_TYPES[f.kind])
                 if op == "in":
                     schema = {"type": "string", "description": "comma-separated values"}
@@ -187,7 +199,7 @@ class RouteDocs:
                         "in": "query",
                         "required": False,
                         "schema": schema,
-                        "description": f"{f.name} {op}",
+                        "description": f"{prefix}{f.name} {op}",
                     }
                 )
         return {"parameters": params}
@@ -212,15 +224,16 @@ class RouteDocs:
         )
 
     def read(self) -> dict[str, Any]:
+        expand = expand_params(self.relations, self.res) if self.relations else []
         return self._op(
             "read",
             f"Read one {self.res.name} row",
             {
                 "200": self._row("The row"),
                 "304": {"description": "Not modified"},
-                **_errors("not-found", *COMMON),
+                **_errors("not-found", "bad-query", *COMMON),
             },
-            {"parameters": [_if_none_match()]},
+            {"parameters": [_if_none_match(), *expand]},
         )
 
     def head_one(self) -> dict[str, Any]:
@@ -299,10 +312,58 @@ def components(resources: Sequence[Resource]) -> dict[str, Any]:
     return schemas
 
 
-def finalize(spec: dict[str, Any], resources: Sequence[Resource]) -> dict[str, Any]:
+def expand_params(relations: Relations, res: Resource) -> list[dict[str, Any]]:
+    """``expand``: a comma-separated list of the resource's relation paths (CONTRACT §8)."""
+    paths = relations.paths(res)
+    if not paths:
+        return []
+    return [
+        {
+            "name": "expand",
+            "in": "query",
+            "required": False,
+            "style": "form",
+            "explode": False,
+            "schema": {"type": "array", "items": {"type": "string", "enum": paths}},
+            "description": "Embed related rows: to-one as the row (null when unset), to-many "
+            "as a page {items, next_cursor}.",
+        }
+    ]
+
+
+def embedded_properties(schemas: dict[str, Any], relations: Relations) -> None:
+    """Each relation as an optional property of its resource's row schema."""
+    for name, rels in relations.of.items():
+        row = schemas.get(relations.resources[name].read_model.__name__)
+        if row is None:
+            continue
+        for rel in rels.values():
+            target = _ref(relations.resources[rel.target].read_model.__name__)
+            if rel.many:
+                items = {"type": "array", "items": target}
+                cursor = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+                schema: dict[str, Any] = {
+                    "type": "object",
+                    "properties": {"items": items, "next_cursor": cursor},
+                    "description": f"With expand={rel.name}: the first rows of "
+                    f"/{name}/{{id}}/{rel.name}",
+                }
+            else:
+                schema = {
+                    "anyOf": [target, {"type": "null"}],
+                    "description": f"With expand={rel.name}",
+                }
+            row.setdefault("properties", {})[rel.name] = schema
+
+
+def finalize(
+    spec: dict[str, Any], resources: Sequence[Resource], relations: Relations | None = None
+) -> dict[str, Any]:
     """Add our component schemas; errors are problem+json only (drop FastAPI's 422 model)."""
     schemas = spec.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(components(resources))
+    if relations is not None:
+        embedded_properties(schemas, relations)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
     for operations in spec.get("paths", {}).values():

@@ -13,7 +13,6 @@ from starlette.responses import Response
 
 from omnicrud.auth import Authenticator
 from omnicrud.config import Settings
-from omnicrud.core.keys import DeploymentKeys
 from omnicrud.core.query import MAX_OFFSET
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row
@@ -47,21 +46,30 @@ def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) 
     return _json(row, status, {**(headers or {}), "ETag": tag})
 
 
+def _expand(request: Request) -> str | None:
+    """``?expand=`` (declared in the OpenAPI document by ``openapi``; read here, off
+    FastAPI's parameter parsing, so the hot path pays nothing for it)."""
+    if not request.scope["query_string"]:
+        return None
+    values = request.query_params.getlist("expand")
+    return ",".join(values) if values else None
+
+
 def crud_router(
     res: Resource,
     settings: Settings,
     authenticator: Authenticator | None = None,
-    keys: DeploymentKeys | None = None,
+    service: CrudService | None = None,
 ) -> APIRouter:
     """With an enabled ``authenticator`` every route resolves its caller and checks the
     route's scope before anything else; otherwise that is one flag check per request.
-    ``keys``: the deployment's signing keys (cursors), shared with the app."""
+    ``service``: the resource's CrudService, shared with relations and MCP."""
     router = APIRouter(tags=[res.name])
     base = f"/{res.name}"
     access = Access(authenticator or Authenticator(), res)
     auth = access.enabled
-    service = CrudService(res, settings, auth, keys)
-    docs = openapi.RouteDocs(res)
+    service = service or CrudService(res, settings, auth)
+    docs = openapi.RouteDocs(res, service.relations)
 
     @router.post(base, status_code=201, **docs.create())
     async def create(request: Request) -> Response:
@@ -101,7 +109,7 @@ def crud_router(
         fields: Annotated[str | None, Query(description="e.g. id,name")] = None,
         count: Annotated[bool, Query(description="Count all matching rows.")] = False,
     ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count)
+        page = Page(limit, offset, skip, cursor, sort, fields, count, _expand(request))
         return await list_rows(request, page)
 
     @router.head(base, **docs.head_list())
@@ -115,11 +123,14 @@ def crud_router(
         fields: str | None = None,
         count: bool = False,
     ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count)
+        page = Page(limit, offset, skip, cursor, sort, fields, count, _expand(request))
         return _head(await list_rows(request, page))
 
     async def read(request: Request, id: int) -> Response:
         who = await access.caller(request, "read") if auth else OPEN
+        expand = _expand(request)
+        if expand is not None:  # a composite of several rows: no single version, no ETag
+            return _json(await service.get_expanded(storage_of(request), id, expand, who))
         row = await service.get(storage_of(request), id, who)
         tag = etag(row.pop(VERSION))
         if none_match(request.headers.get("if-none-match"), tag):

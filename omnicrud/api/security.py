@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -52,6 +55,18 @@ class Caller:
 
 OPEN = Caller(SYSTEM)
 """Every request's caller when auth is off."""
+
+EMBEDDING: ContextVar[Principal] = ContextVar("omnicrud_embedding", default=SYSTEM)
+"""Whose request an expansion embeds rows for (read by the embedded resource's service)."""
+
+
+@contextmanager
+def embedding_for(principal: Principal) -> Iterator[None]:
+    token = EMBEDDING.set(principal)
+    try:
+        yield
+    finally:
+        EMBEDDING.reset(token)
 
 
 def owner_value(f: FieldSpec, subject: str | None) -> Any:

@@ -7,10 +7,12 @@ results back into HTTP. Rows come back with the ``VERSION`` key (the ETag source
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Awaitable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from omnicrud.auth import require
 from omnicrud.config import Settings
 from omnicrud.core.errors import BadQuery, Conflict, NotFound, PreconditionFailed
 from omnicrud.core.keys import DeploymentKeys
@@ -24,14 +26,16 @@ from omnicrud.core.query import (
     parse_filters,
     parse_sort,
 )
+from omnicrud.core.relations import Relations, parse_expansion, related_filters
 from omnicrud.core.resources import VERSION, Resource
 from omnicrud.core.storage import Row, Storage
 from omnicrud.core.values import now
 
 from .conditional import IfMatch
+from .expand import ID_ORDER, Expander
 from .inputs import check, check_fields, fields_independent, hash_secrets, validate
 from .problems import Problem, validation_problem
-from .security import OPEN, Caller
+from .security import EMBEDDING, OPEN, Caller, caller_for, embedding_for
 
 PATCH_ATTEMPTS = 8
 T = TypeVar("T")
@@ -48,6 +52,7 @@ class Page:
     sort: str | None = None
     fields: str | None = None
     count: bool = False
+    expand: str | None = None
 
 
 class CrudService:
@@ -61,13 +66,18 @@ class CrudService:
         settings: Settings,
         auth: bool = False,
         keys: DeploymentKeys | None = None,
+        relations: Relations | None = None,
+        expander: Expander | None = None,
     ) -> None:
         self.res = res
+        self.auth = auth
         owner = res.owner.name if auth and res.owner is not None else None
         self.owner = owner
         self.server_set: tuple[str, ...] = (owner,) if owner else ()
         self.placeholder: Any = 1 if res.owner is None or res.owner.kind == "int" else "-"
         self.codec = CursorCodec(keys or DeploymentKeys(settings.cursor_secret))
+        self.relations = relations or Relations([res])
+        self.expander = expander or Expander({}, settings.expand_limit)
         self.writable = frozenset(f.name for f in res.user_fields)
         self.independent = fields_independent(res.create_model)
         self.unique = tuple(f.name for f in res.user_fields if f.unique)
@@ -175,17 +185,24 @@ class CrudService:
         params: Iterable[tuple[str, str]],
         page: Page,
         caller: Caller = OPEN,
+        within: Expr | None = None,
     ) -> dict[str, Any]:
+        """A page; ``within`` restricts it further (a nested route's parent)."""
         if page.offset is not None and page.skip is not None:
             raise BadQuery("use offset or skip, not both", "skip")
         start = page.offset if page.offset is not None else (page.skip or 0)
         if page.cursor is not None and (page.offset is not None or page.skip is not None):
             raise BadQuery("cursor and offset cannot be used together", "cursor")
         res = self.res
-        filters = parse_filters(res, params)
+        params = list(params)
+        filters: list[Expr] = [*parse_filters(res, [p for p in params if "." not in p[0]])]
+        filters += related_filters(self.relations, res, params)
+        if within is not None:
+            filters.append(within)
         keys = parse_sort(res, page.sort)
-        shown = parse_fields(res, page.fields)
-        needed = {k.field for k in keys}
+        expansion = parse_expansion(self.relations, res, page.expand, page.fields)
+        shown = parse_fields(res, page.fields) if expansion is None else expansion.shown
+        needed = {k.field for k in keys} | (expansion.needs if expansion else set())
         columns = tuple(n for n in res.readable if n in shown or n in needed)
         if caller.owner is not None:  # AND-ed into the same statement as the filters
             filters.append(Cond(caller.owner[0], "eq", caller.owner[1]))
@@ -203,7 +220,10 @@ class CrudService:
         if len(rows) > page.limit:
             del rows[page.limit :]
             next_cursor = self.codec.encode(res, keys, rows[-1])
-        if columns != shown:
+        if expansion is not None:
+            with embedding_for(caller.principal):
+                rows = await self.expander.page(storage, rows, expansion)
+        elif columns != shown:
             rows = [{k: row[k] for k in shown} for row in rows]
         total = await storage.count(res, where) if page.count else None
         return {"items": rows, "next_cursor": next_cursor, "total": total}
@@ -276,3 +296,54 @@ class CrudService:
             raise NotFound()
         expected = await self._expected(storage, id, cond, caller)
         await storage.delete(self.res, id, expected, caller.owner)
+
+    # ---- relations (api.expand): embeds read through these, the target's own service
+
+    async def get_expanded(
+        self, storage: Storage, id: int, expand: str, caller: Caller = OPEN
+    ) -> Row:
+        """GET one with ``?expand=``: the row (no version) with its embeds."""
+        expansion = parse_expansion(self.relations, self.res, expand, None)
+        row = await self.get(storage, id, caller)
+        del row[VERSION]
+        if expansion is None:
+            return row
+        with embedding_for(caller.principal):
+            (shaped,) = await self.expander.page(storage, [row], expansion)
+        return shaped
+
+    def _embedded(self) -> Expr | None:
+        """Embedded rows obey the scope and owner scoping of their own routes: the embedding
+        request's principal needs ``R:read`` here, and sees only its own rows."""
+        if not self.auth:
+            return None
+        principal = EMBEDDING.get()
+        require(principal, self.res.name, "read")
+        who = caller_for(self.res, principal)
+        if who.sees_nothing:
+            return Cond("id", "lt", 1)  # ids start at 1: no row
+        if who.owner is not None:
+            return Cond(who.owner[0], "eq", who.owner[1])
+        return None
+
+    async def lookup(
+        self, storage: Storage, ids: Sequence[int], columns: tuple[str, ...]
+    ) -> builtins.list[Row]:
+        """The rows with these ids (to-one embeds): one statement."""
+        where: Expr = Cond("id", "in", tuple(ids))
+        if (scoped := self._embedded()) is not None:
+            where = And((where, scoped))
+        query = ListQuery(where, ID_ORDER, columns, len(ids))
+        return await storage.list(self.res, query)
+
+    async def children(
+        self,
+        storage: Storage,
+        field: str,
+        parent_ids: Sequence[int],
+        limit: int,
+        columns: tuple[str, ...],
+    ) -> builtins.list[Row]:
+        """The first ``limit`` rows of each parent (to-many embeds): one statement."""
+        scoped = self._embedded()
+        return await storage.children(self.res, field, parent_ids, limit, columns, scoped)

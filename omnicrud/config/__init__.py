@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     max_bulk: int = Field(1000, ge=1, description="Most rows one POST array may create.")
     default_limit: int = Field(50, ge=1, description="Rows per list page without ?limit=.")
     max_limit: int = Field(1000, ge=1, description="Largest ?limit= accepted (more is 422).")
+    expand_limit: int = Field(
+        20, ge=1, le=1000, description="Most rows a to-many expansion embeds per row."
+    )
     pool_size: int = Field(32, ge=1, description="Most connections per process.")
     pool_timeout: float = Field(10.0, gt=0, description="Seconds to wait for a free connection.")
     connect_timeout: float = Field(5.0, gt=0, description="Seconds to open a connection.")

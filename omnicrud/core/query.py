@@ -34,7 +34,9 @@ OPS_BY_KIND: dict[Kind, tuple[Op, ...]] = {
     "str": (*_ORDERED, "contains", "icontains", "startswith"),
     "bool": ("eq", "ne"),
 }
-RESERVED_PARAMS = frozenset({"limit", "offset", "skip", "cursor", "sort", "fields", "count"})
+RESERVED_PARAMS = frozenset(
+    {"limit", "offset", "skip", "cursor", "sort", "fields", "count", "expand"}
+)
 MAX_IN_VALUES = 1000
 MAX_FILTERS = 100
 MAX_PATTERN_CHARS = 500
@@ -66,7 +68,20 @@ class Or:
     parts: tuple[Expr, ...]
 
 
-Expr = Cond | And | Or
+@dataclass(frozen=True, slots=True)
+class Related:
+    """Rows whose ``field`` references a row of resource ``target`` matching ``where``.
+
+    A semi-join the database runs (SQL: ``field IN (SELECT id FROM target WHERE ...)``,
+    MongoDB: ``$lookup``); a null ``field`` never matches.
+    """
+
+    field: str
+    target: str
+    where: Expr
+
+
+Expr = Cond | And | Or | Related
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +114,8 @@ def _shape(expr: Expr | None) -> Any:
     if isinstance(expr, Cond):
         n = len(expr.value) if expr.op == "in" else (expr.value if expr.op == "isnull" else 0)
         return (expr.field, expr.op, n)
+    if isinstance(expr, Related):
+        return ("Related", expr.field, expr.target, _shape(expr.where))
     return (type(expr).__name__, tuple(_shape(p) for p in expr.parts))
 
 

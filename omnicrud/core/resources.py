@@ -60,9 +60,16 @@ class Secret:
 
 @dataclass(frozen=True)
 class References:
-    """The field holds the id of a row of another resource (409 when it is missing)."""
+    """The field holds the id of a row of another resource (409 when it is missing).
+
+    It defines two relations (CONTRACT §8): ``name`` on this resource (to-one; default: the
+    field without ``_id``) and ``reverse`` on the target (to-many; default: this resource's
+    name). ``omnicrud.core.relations`` reads and checks them.
+    """
 
     resource: str
+    name: str | None = None
+    reverse: str | None = None
 
 
 @dataclass(frozen=True)

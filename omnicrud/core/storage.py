@@ -9,6 +9,7 @@ for, datetimes formatted by ``values.format_datetime``. Single-row results end w
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any, Protocol
 
@@ -44,6 +45,19 @@ class Storage(Protocol):
         """At most ``query.limit`` rows with keys ``query.columns``."""
 
     async def count(self, res: Resource, where: Expr | None) -> int: ...
+
+    async def children(
+        self,
+        res: Resource,
+        field: str,
+        parent_ids: Sequence[int],
+        limit: int,
+        columns: tuple[str, ...],
+        where: Expr | None = None,
+    ) -> builtins.list[Row]:
+        """For each id in ``parent_ids``, the first ``limit`` rows (in id order) whose
+        ``field`` holds it and that match ``where``: a per-parent top-N in one statement,
+        for to-many expansions. Rows have keys ``columns`` (which include ``field``)."""
 
     async def update(
         self,

@@ -223,3 +223,23 @@ def test_without_auth_the_owner_is_an_ordinary_field(client: TestClient) -> None
     made = client.post("/posts", json={"title": name, "owner_id": user["id"]})
     assert made.status_code == 201, made.text
     assert made.json()["owner_id"] == user["id"]
+
+
+def test_embeds_and_nested_routes_are_owner_scoped(
+    api: TestClient, pair: tuple[Subject, Subject, str]
+) -> None:
+    """Scopes and owner scoping apply to what is embedded (CONTRACT §8) and to nested routes."""
+    a, b, _ = pair
+    both = {**b.headers, "Authorization": bearer(token(b.id, *RW, "users:read"))["Authorization"]}
+    user_a = api.get(f"/users/{a.id}", params={"expand": "posts"}, headers=both)
+    assert user_a.status_code == 200, user_a.text
+    assert user_a.json()["posts"]["items"] == []  # a's posts are not b's to see
+    own = api.get(f"/users/{b.id}", params={"expand": "posts"}, headers=both).json()
+    assert [p["id"] for p in own["posts"]["items"]] == [b.post["id"]]
+    assert api.get(f"/users/{a.id}/posts", headers=both).json()["items"] == []
+    created = api.post(f"/users/{a.id}/posts", json={"title": "x"}, headers=both)
+    problem(created, 404, "not-found")  # only one's own rows hang under one's own id
+    admin = api.get(f"/users/{a.id}/posts", headers=ADMIN).json()
+    assert [p["id"] for p in admin["items"]] == [a.post["id"]]
+    no_scope = api.get(f"/posts/{b.post['id']}", params={"expand": "owner"}, headers=b.headers)
+    problem(no_scope, 403, "forbidden")  # embedding users needs users:read

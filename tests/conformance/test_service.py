@@ -55,7 +55,8 @@ def the_object(spec: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def one_path(spec: dict[str, Any], resource: str) -> str:
-    paths = [p for p in spec["paths"] if p.startswith(f"/{resource}/{{")]
+    # The row's path, not the nested routes below it (/users/{id}/posts).
+    paths = [p for p in spec["paths"] if p.startswith(f"/{resource}/{{") and p.count("/") == 2]
     assert len(paths) == 1, paths
     path: str = paths[0]
     return path

@@ -5,6 +5,7 @@ It keeps its schema state in a JSON file (the URL's path); rows are not its poin
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -42,6 +43,17 @@ class ToyStorage:
 
     async def count(self, res: Resource, where: Expr | None) -> int:
         return 0
+
+    async def children(
+        self,
+        res: Resource,
+        field: str,
+        parent_ids: Sequence[int],
+        limit: int,
+        columns: tuple[str, ...],
+        where: Expr | None = None,
+    ) -> builtins.list[Row]:
+        return []
 
     async def update(
         self,

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from omnicrud.api.app import create_app
 from omnicrud.config import Settings
-from tests.resources_testing import resources
+from tests.resources_testing import relation_resources, resources
 
 _BASE = hypothesis.settings(
     deadline=None,
@@ -31,4 +31,12 @@ hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "omnicrud"
 @pytest.fixture(scope="session")
 def probe_client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings, resources=resources), raise_server_exceptions=False) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def relation_client(settings: Settings) -> Iterator[TestClient]:
+    """teams/members (relations) with OMNICRUD_EXPAND_LIMIT=3, so embedded pages overflow."""
+    app = create_app(settings.model_copy(update={"expand_limit": 3}), relation_resources)
+    with TestClient(app, raise_server_exceptions=False) as c:
         yield c

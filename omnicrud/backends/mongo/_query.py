@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from omnicrud.core.query import And, Cond, Expr, SortKey
+from omnicrud.core.query import And, Cond, Expr, Related, SortKey
 from omnicrud.core.resources import Resource
 
 from ._layout import encode_value, key_of
@@ -26,6 +26,8 @@ def to_filter(res: Resource, expr: Expr | None) -> dict[str, Any]:
         return {}
     if isinstance(expr, Cond):
         return _cond(res, expr)
+    if isinstance(expr, Related):
+        raise ValueError("a Related filter needs $lookup stages (see _relations)")
     parts = [to_filter(res, p) for p in expr.parts]
     if len(parts) == 1:
         return parts[0]

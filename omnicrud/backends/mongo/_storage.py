@@ -1,18 +1,13 @@
 """The MongoDB Storage: one ``AsyncMongoClient`` per process, one collection per resource.
 
-Ids come from the ``_omnicrud_counters`` collection (one ``$inc`` per create, by the number
-of rows), so processes sharing a database never hand out the same id and ids are never
-reused. Every query and command carries ``maxTimeMS`` (settings.query_timeout); the socket
-timeout a little above it backs up the writes that cannot carry one. Client-wide
-``timeoutMS`` (CSOT) is not used: it replaces ``serverSelectionTimeoutMS`` by the whole
-operation budget, so an unreachable server would take query_timeout instead of
-connect_timeout to report.
+Ids come from ``_omnicrud_counters`` (one ``$inc`` per create): processes never hand out
+the same id, ids are never reused. Every command carries ``maxTimeMS``; the socket timeout
+a little above it backs up the writes that cannot (no client-wide CSOT ``timeoutMS``: an
+unreachable server would then take query_timeout, not connect_timeout, to report).
 
-References are checked here, not by the database. The race between the check and the write
-is closed by checking again after the write and undoing it when the check now fails: a
-create or update re-reads its targets after writing (and deletes / reverts what it wrote),
-a delete re-checks for referencing rows after deleting (and re-inserts the row it deleted).
-Two such writes racing may therefore both fail, but neither leaves a dangling reference.
+References are checked here, not by the database; the check-then-write race is closed by
+checking again after the write and undoing it when the check now fails (a create/update
+deletes or reverts what it wrote, a delete re-inserts): racing writes may both fail.
 """
 
 from __future__ import annotations
@@ -48,6 +43,7 @@ from omnicrud.core.storage import OwnerFilter, Row
 from ._errors import conflict_field, connect_reason, duplicate_details, translate
 from ._layout import Layout, index_specs
 from ._query import to_filter, to_sort
+from ._relations import RelatedReads, has_related
 from ._shared import shared_setting
 from ._writes import bump_counter, insert_in_transaction, insert_or_undo, restore, seed_counter
 
@@ -66,7 +62,7 @@ _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1  # BSON integers; no row has an id 
 _SOCKET_MARGIN = 1.0  # seconds past maxTimeMS before the client gives up on a socket
 
 
-class MongoStorage:
+class MongoStorage(RelatedReads):
     def __init__(self, url: str, settings: Settings, resources: Sequence[Resource]) -> None:
         self._url = url
         self._settings = settings
@@ -187,6 +183,8 @@ class MongoStorage:
         return None if doc is None else layout.row(doc)
 
     async def list(self, res: Resource, query: ListQuery) -> Rows:
+        if has_related(query.where):
+            return await self.list_related(res, query)
         layout = self._layouts[res.name]
         decoders = layout.list_decoders(query.columns)
         cursor = self._colls[res.name].find(
@@ -205,6 +203,8 @@ class MongoStorage:
         return [layout.list_row(doc, decoders) for doc in docs]
 
     async def count(self, res: Resource, where: Expr | None) -> int:
+        if has_related(where):
+            return await self.count_related(res, where)
         layout = self._layouts[res.name]
         try:
             return await self._colls[res.name].count_documents(

@@ -31,6 +31,7 @@ from omnicrud.core.resources import Resource
 from omnicrud.core.storage import OwnerFilter, Row
 
 from . import _shared
+from ._children import children_plan, children_where
 from ._statements import Plan, Statements
 from .schema import constraint_name
 
@@ -234,6 +235,22 @@ class SqlStorage:
         with hooks.db_statement(self.db_system, "SELECT", res.name):
             rows = await self._read(self.sql.count(res, where), self.sql.where_args(res, where, []))
         return int(rows[0][0])
+
+    async def children(
+        self,
+        res: Resource,
+        field: str,
+        parent_ids: Sequence[int],
+        limit: int,
+        columns: tuple[str, ...],
+        where: Expr | None = None,
+    ) -> builtins.list[Row]:
+        expr = children_where(field, [i for i in parent_ids if _ID_MIN <= i <= _ID_MAX], where)
+        args = self.sql.where_args(res, expr, [])
+        args.append(limit)
+        rows = await self._read(children_plan(self.sql, res, field, expr, columns), args)
+        decode = self.sql.decoder(res, columns)
+        return [decode(r) for r in rows]
 
     def _check_references(self, res: Resource, rows: Sequence[Row]) -> None:
         """An id beyond int64 names no row: a reference conflict, not a database error."""

@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from omnicrud.core.query import And, Cond, Expr, ListQuery, Or
+from omnicrud.core.query import And, Cond, Expr, ListQuery, Or, Related
 from omnicrud.core.resources import VERSION, FieldSpec, Resource
 from omnicrud.core.values import UTC, format_datetime
 
@@ -168,6 +168,8 @@ class Statements:
             return out
         if isinstance(expr, Cond):
             out.extend(self._cond_args(res, expr))
+        elif isinstance(expr, Related):
+            self.where_args(self.resources[expr.target], expr.where, out)
         else:
             for part in expr.parts:
                 self.where_args(res, part, out)
@@ -175,7 +177,12 @@ class Statements:
 
     # ---- clauses
 
-    def _clause(self, res: Resource, table: sa.Table, expr: Expr, names: list[str]) -> Any:
+    def _clause(self, res: Resource, table: sa.FromClause, expr: Expr, names: list[str]) -> Any:
+        if isinstance(expr, Related):  # a semi-join: field IN (SELECT id FROM target WHERE ...)
+            inner = self.tables[expr.target].alias()  # aliased: a self-reference stays apart
+            target = self.resources[expr.target]
+            sub = sa.select(inner.c.id).where(self._clause(target, inner, expr.where, names))
+            return table.c[expr.field].in_(sub)
         if not isinstance(expr, Cond):
             parts = [self._clause(res, table, p, names) for p in expr.parts]
             if isinstance(expr, And):

@@ -1,0 +1,7 @@
+package.path = debug.getinfo(1, "S").source:match("^@(.*/)") .. "?.lua;" .. package.path
+require("common")
+
+function request()
+  local after = math.random(0, 1950)
+  return wrk.format("GET", "/posts?id__gt=" .. after .. "&limit=50")
+end
