@@ -21,16 +21,10 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from omnicrud.core.query import ops_for
 from omnicrud.core.resources import Resource
 
+from .openapi_params import filter_schema, tighten_bodies, tighten_list_params
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA, TITLES
 
 REF = "#/components/schemas/{model}"
-_TYPES = {
-    "int": {"type": "integer"},
-    "float": {"type": "number"},
-    "str": {"type": "string"},
-    "bool": {"type": "boolean"},
-    "datetime": {"type": "string", "format": "date-time"},
-}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -176,11 +170,7 @@ class RouteDocs:
         for f in self.res.fields:
             for op in ops_for(f):
                 name = f.name if op == "eq" else f"{f.name}__{op}"
-                schema: dict[str, Any] = dict(_TYPES[f.kind])
-                if op == "in":
-                    schema = {"type": "string", "description": "comma-separated values"}
-                elif op == "isnull":
-                    schema = {"type": "boolean"}
+                schema = filter_schema(f, op)
                 params.append(
                     {
                         "name": name,
@@ -289,12 +279,12 @@ def components(resources: Sequence[Resource]) -> dict[str, Any]:
         models += [
             (res.read_model, "serialization"),
             (res.create_model, "validation"),
-            (res.patch_model, "validation"),
         ]
     _, schema = models_json_schema(models, ref_template=REF)
     schemas: dict[str, Any] = schema.get("$defs", {})
     for res in resources:
         schemas.update(_list_schemas(res, schemas[res.read_model.__name__]))
+    tighten_bodies(schemas, resources)  # also renders each <Res>Patch from <Res>Create
     schemas["Problem"] = PROBLEM_SCHEMA
     return schemas
 
@@ -305,6 +295,7 @@ def finalize(spec: dict[str, Any], resources: Sequence[Resource]) -> dict[str, A
     schemas.update(components(resources))
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    tighten_list_params(spec, resources)
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():
