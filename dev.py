@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 MATRIX = ",".join(
-    ["lint", "type", "sqlite", "postgres", "mysql", "mongo", "docs", "cluster", "faults"]
-    + [f"schemathesis-{db}" for db in ("sqlite", "postgres", "mysql", "mongo")]
+    [
+        *("lint", "type", "sqlite", "postgres", "mysql", "mongo"),
+        *("docs", "cluster", "faults", "schemathesis"),
+    ]
 )
 
 
