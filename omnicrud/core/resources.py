@@ -170,9 +170,14 @@ def _plain_zero(value: float) -> float:
     return value + 0.0  # -0.0 -> 0.0: some databases keep the sign, others do not
 
 
+_EXACT = 2**53
+"""Beyond this a float no longer names one integer (and the JSON parser turns integers too
+large for 64 bits into floats): such floats stay floats, and are refused."""
+
+
 def _integral(value: Any) -> Any:
     """JSON has one number type: ``3.0`` is the integer 3 (JSON Schema agrees), ``3.5`` is not."""
-    if isinstance(value, float) and value.is_integer():
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT:
         return int(value)
     return value
 
