@@ -22,16 +22,10 @@ from omnicrud.core.query import ops_for
 from omnicrud.core.relations import Relations
 from omnicrud.core.resources import Resource
 
+from .openapi_params import filter_schema, nested_bodies, tighten_bodies, tighten_list_params
 from .problems import PROBLEM_JSON, PROBLEM_SCHEMA, TITLES
 
 REF = "#/components/schemas/{model}"
-_TYPES = {
-    "int": {"type": "integer"},
-    "float": {"type": "number"},
-    "str": {"type": "string"},
-    "bool": {"type": "boolean"},
-    "datetime": {"type": "string", "format": "date-time"},
-}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -188,11 +182,7 @@ class RouteDocs:
         for prefix, f in fields:
             for op in ops_for(f):
                 name = prefix + (f.name if op == "eq" else f"{f.name}__{op}")
-                schema: dict[str, Any] = dict(_TYPES[f.kind])
-                if op == "in":
-                    schema = {"type": "string", "description": "comma-separated values"}
-                elif op == "isnull":
-                    schema = {"type": "boolean"}
+                schema = filter_schema(f, op)
                 params.append(
                     {
                         "name": name,
@@ -302,12 +292,12 @@ def components(resources: Sequence[Resource]) -> dict[str, Any]:
         models += [
             (res.read_model, "serialization"),
             (res.create_model, "validation"),
-            (res.patch_model, "validation"),
         ]
     _, schema = models_json_schema(models, ref_template=REF)
     schemas: dict[str, Any] = schema.get("$defs", {})
     for res in resources:
         schemas.update(_list_schemas(res, schemas[res.read_model.__name__]))
+    tighten_bodies(schemas, resources)  # also renders each <Res>Patch from <Res>Create
     schemas["Problem"] = PROBLEM_SCHEMA
     return schemas
 
@@ -366,6 +356,8 @@ def finalize(
         embedded_properties(schemas, relations)
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+    tighten_list_params(spec, resources, relations)
+    nested_bodies(spec, relations)
     for operations in spec.get("paths", {}).values():
         for operation in operations.values():
             for status, response in operation.get("responses", {}).items():

@@ -51,8 +51,8 @@ def _expand(request: Request) -> str | None:
     FastAPI's parameter parsing, so the hot path pays nothing for it)."""
     if not request.scope["query_string"]:
         return None
-    values = request.query_params.getlist("expand")
-    return ",".join(values) if values else None
+    values = [v for v in request.query_params.getlist("expand") if v]
+    return ",".join(values) if values else None  # an empty expand= expands nothing
 
 
 def crud_router(

@@ -211,7 +211,7 @@ def parse_sort(res: Resource, text: str | None) -> tuple[SortKey, ...]:
             name = part[1:] if part.startswith("-") else part
             _field(res, name, "sort", "sort")
             if any(k.field == name for k in keys):
-                raise BadQuery(f"field {name!r} appears twice in sort", "sort")
+                continue  # a later key on the same field cannot change the order (as in SQL)
             keys.append(SortKey(name, part.startswith("-")))
             if name == "id":
                 break

@@ -186,6 +186,18 @@ def _plain_zero(value: float) -> float:
     return value + 0.0  # -0.0 -> 0.0: some databases keep the sign, others do not
 
 
+_EXACT = 2**53
+"""Beyond this a float no longer names one integer (and the JSON parser turns integers too
+large for 64 bits into floats): such floats stay floats, and are refused."""
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: ``3.0`` is the integer 3 (JSON Schema agrees), ``3.5`` is not."""
+    if isinstance(value, float) and value.is_integer() and abs(value) <= _EXACT:
+        return int(value)
+    return value
+
+
 def _int64(value: int) -> int:
     if not INT64[0] <= value <= INT64[1]:
         raise ValueError("the number does not fit in 64 bits")
@@ -201,7 +213,7 @@ _INPUT_TYPES: dict[Kind, Any] = {
     ],
     "float": Annotated[float, AfterValidator(_plain_zero)],
     # Every backend stores 64-bit integers: a larger one is a 422, not a database error.
-    "int": Annotated[int, AfterValidator(_int64)],
+    "int": Annotated[int, BeforeValidator(_integral), AfterValidator(_int64)],
 }
 
 

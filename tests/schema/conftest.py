@@ -1,5 +1,5 @@
-"""The schemathesis run is its own tox env (``schemathesis-<backend>``): it is collected only
-when ``OMNICRUD_SCHEMATHESIS`` is set, so the per-backend envs keep their budget."""
+"""The schemathesis run is its own tox env (``schemathesis``, every backend in turn): it is
+collected only when ``OMNICRUD_SCHEMATHESIS`` is set, so the per-backend envs keep their budget."""
 
 from __future__ import annotations
 
