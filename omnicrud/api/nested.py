@@ -28,7 +28,7 @@ from .conditional import etag
 from .deps import storage_of
 from .expand import Expander
 from .problems import Problem, validation_problem
-from .router import JSON_TYPE, RowId
+from .router import JSON_TYPE, RowId, expand_param
 from .security import OPEN, Access, Caller
 from .service import CrudService, Page
 
@@ -139,7 +139,7 @@ def _add_routes(
         fields: Annotated[str | None, Query(description="e.g. id,title")] = None,
         count: Annotated[bool, Query(description="Count all matching rows.")] = False,
     ) -> Response:
-        expand = ",".join(request.query_params.getlist("expand")) or None
+        expand = expand_param(request)
         page = Page(limit, offset, skip, cursor, sort, fields, count, expand)
         return await list_rows(request, id, page)
 
@@ -155,7 +155,7 @@ def _add_routes(
         fields: str | None = None,
         count: bool = False,
     ) -> Response:
-        expand = ",".join(request.query_params.getlist("expand")) or None
+        expand = expand_param(request)
         page = Page(limit, offset, skip, cursor, sort, fields, count, expand)
         got = await list_rows(request, id, page)
         head = Response(b"", got.status_code, media_type=got.media_type)

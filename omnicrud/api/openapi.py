@@ -12,6 +12,7 @@ rows have no required fields because ``?fields=`` may leave any of them out.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -307,16 +308,15 @@ def expand_params(relations: Relations, res: Resource) -> list[dict[str, Any]]:
     paths = relations.paths(res)
     if not paths:
         return []
+    one = "|".join(re.escape(path) for path in paths)
     return [
         {
             "name": "expand",
             "in": "query",
             "required": False,
-            "style": "form",
-            "explode": False,
-            "schema": {"type": "array", "items": {"type": "string", "enum": paths}},
-            "description": "Embed related rows: to-one as the row (null when unset), to-many "
-            "as a page {items, next_cursor}.",
+            "schema": {"type": "string", "pattern": f"^({one})(,({one}))*$"},
+            "description": f"Comma-separated relation paths to embed ({', '.join(paths)}): "
+            "to-one as the row (null when unset), to-many as a page {items, next_cursor}.",
         }
     ]
 

@@ -46,13 +46,13 @@ def _single(row: Row, status: int = 200, headers: dict[str, str] | None = None) 
     return _json(row, status, {**(headers or {}), "ETag": tag})
 
 
-def _expand(request: Request) -> str | None:
+def expand_param(request: Request) -> str | None:
     """``?expand=`` (declared in the OpenAPI document by ``openapi``; read here, off
     FastAPI's parameter parsing, so the hot path pays nothing for it)."""
     if not request.scope["query_string"]:
         return None
-    values = [v for v in request.query_params.getlist("expand") if v]
-    return ",".join(values) if values else None  # an empty expand= expands nothing
+    values = request.query_params.getlist("expand")
+    return ",".join(values) if values else None
 
 
 def crud_router(
@@ -109,7 +109,7 @@ def crud_router(
         fields: Annotated[str | None, Query(description="e.g. id,name")] = None,
         count: Annotated[bool, Query(description="Count all matching rows.")] = False,
     ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count, _expand(request))
+        page = Page(limit, offset, skip, cursor, sort, fields, count, expand_param(request))
         return await list_rows(request, page)
 
     @router.head(base, **docs.head_list())
@@ -123,12 +123,12 @@ def crud_router(
         fields: str | None = None,
         count: bool = False,
     ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count, _expand(request))
+        page = Page(limit, offset, skip, cursor, sort, fields, count, expand_param(request))
         return _head(await list_rows(request, page))
 
     async def read(request: Request, id: int) -> Response:
         who = await access.caller(request, "read") if auth else OPEN
-        expand = _expand(request)
+        expand = expand_param(request)
         if expand is not None:  # a composite of several rows: no single version, no ETag
             return _json(await service.get_expanded(storage_of(request), id, expand, who))
         row = await service.get(storage_of(request), id, who)
