@@ -37,5 +37,11 @@ def open_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 @pytest.fixture(scope="module")
+def key_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """API keys on (OMNICRUD_API_KEYS), keys made with ``omnicrud keys create``."""
+    yield from _serve(database_url, tmp_path_factory, {"OMNICRUD_API_KEYS": "true"})
+
+
+@pytest.fixture(scope="module")
 def auth_server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from _serve(database_url, tmp_path_factory, {"OMNICRUD_JWT_SECRET": SECRET})

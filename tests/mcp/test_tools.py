@@ -7,14 +7,16 @@ import asyncio
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import httpx
 
-from tests.processes import Server
+from tests.processes import Server, cli_env
 
 from .conftest import token
 from .support import problem, session, structured
 
+OMNICRUD = Path(sys.executable).with_name("omnicrud")
 RESOURCES = ("items", "users", "posts")
 VERBS = ("list", "get", "create", "update", "delete")
 
@@ -172,3 +174,24 @@ def test_mcp_sdk_is_imported_only_when_the_endpoint_is_on() -> None:
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
+
+
+def test_read_only_api_key_sees_no_write_tools(key_server: Server, database_url: str) -> None:
+    name = f"mcp-{uuid.uuid4().hex[:8]}"
+    made = subprocess.run(
+        [str(OMNICRUD), "keys", "create", "--name", name, "--scopes", "items:read"],
+        capture_output=True,
+        text=True,
+        env=cli_env(database_url, {"OMNICRUD_API_KEYS": "true"}),
+        timeout=60,
+    )
+    assert made.returncode == 0, made.stderr
+    key = made.stdout.strip()
+
+    async def run() -> None:
+        async with session(key_server.url, key) as client:
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert names == {"list_items", "get_items", "describe_resources"}
+            problem(await client.call_tool("create_items", {"name": "nope", "price": 1}), 403)
+
+    asyncio.run(run())
