@@ -19,7 +19,8 @@ from omnicrud.core.values import UTC
 
 from ._errors import conflict_field, duplicate_details, translate
 from ._layout import encode_value, key_of
-from ._storage import COUNTERS, MongoStorage
+from ._storage import COUNTERS
+from ._traced import TracedMongo
 from ._writes import insert_in_transaction, insert_or_undo
 
 Doc = dict[str, Any]
@@ -38,7 +39,7 @@ def _python(kind: str, value: Any) -> Any:
     return value
 
 
-class MongoBulk(MongoStorage):
+class MongoBulk(TracedMongo):
     async def dump(self, res: Resource, after_id: int, limit: int) -> list[Row]:
         layout = self._layouts[res.name]
         cursor = self._colls[res.name].find(
