@@ -15,6 +15,7 @@ from typing import Any, NoReturn
 
 import orjson
 from fastapi import FastAPI, Request
+from starlette.middleware import Middleware
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -29,13 +30,14 @@ from omnicrud.core.resources import Resource
 
 from . import consistency, openapi, problems
 from .deps import StorageDep
+from .direct import DirectLane, ResourceLane, build_table
 from .docs import install_docs
 from .lifecycle import Database
 from .login import TOKEN_PATH, accounts_resource, install_login
 from .nested import build_services, nested_router
 from .openapi_security import secure
 from .router import crud_router
-from .security import StateAuthStore
+from .security import Access, StateAuthStore
 
 log = logging.getLogger("omnicrud")
 STARTUP_FAILURE = 3
@@ -205,6 +207,16 @@ def create_app(
             return Response(openapi_json(app), media_type="application/json")
 
     consistency.install(app.router.routes, keys, replicas=bool(settings.read_urls))
+    if not ops.tracing_on():  # with tracing, FastAPI's own telemetry makes the server spans
+        lanes = {
+            res.name: ResourceLane(
+                services[res.name], Access(authenticator, res), settings, app.state
+            )
+            for res in deployment.resources
+        }
+        table = build_table(lanes, app.router.routes, keys, replicas=bool(settings.read_urls))
+        # Appended, not add_middleware (which prepends): innermost, inside CORS and ops.
+        app.user_middleware.append(Middleware(DirectLane, table=table))
     return app
 
 

@@ -50,7 +50,10 @@ class IfMatch:
 
 
 def if_match(request: Request, required: bool) -> IfMatch | None:
-    header = request.headers.get("if-match")
+    return if_match_header(request.headers.get("if-match"), required)
+
+
+def if_match_header(header: str | None, required: bool) -> IfMatch | None:
     if header is None:
         if required:
             raise Problem("precondition-required", "send If-Match with the ETag you last read")

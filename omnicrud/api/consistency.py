@@ -57,6 +57,11 @@ class _Session:
             consistency.end(token)
 
 
+def session_app(app: ASGIApp, keys: DeploymentKeys) -> ASGIApp:
+    """``app`` run inside a consistency session (the direct lane's handlers)."""
+    return _Session(app, keys)
+
+
 def install(routes: Iterable[BaseRoute], keys: DeploymentKeys, replicas: bool) -> None:
     """Wrap every write route, and with ``replicas`` every read route too."""
     wanted = _WRITES | _READS if replicas else _WRITES

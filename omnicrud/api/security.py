@@ -105,7 +105,11 @@ class Access:
     async def caller(self, request: Request, action: Action) -> Caller:
         """Raises Unauthorized (401), Forbidden (403) or Unavailable (503), before any
         resource query."""
-        principal = await self.authenticator.authenticate(request.headers.get("authorization"))
+        return await self.resolve(request.headers.get("authorization"), action)
+
+    async def resolve(self, authorization: str | None, action: Action) -> Caller:
+        """``caller`` from the raw ``Authorization`` value (the direct lane's way in)."""
+        principal = await self.authenticator.authenticate(authorization)
         require(principal, self.res.name, action)
         return caller_for(self.res, principal)
 

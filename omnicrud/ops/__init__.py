@@ -38,6 +38,7 @@ __all__ = [
     "metrics_access",
     "prepare_serve",
     "set_subject",
+    "tracing_on",
 ]
 
 EXPOSED_HEADERS = ["ETag", "Location", "Omnicrud-Consistency", "X-Request-ID"]
@@ -63,6 +64,11 @@ def fastapi_telemetry() -> TelemetryConfig:
     """``FastAPI(telemetry=...)``: turns tracing on from ``OTEL_*`` first (once a process)."""
     tracing.start()
     return tracing.fastapi_telemetry()
+
+
+def tracing_on() -> bool:
+    """Whether this process exports traces (decided by ``fastapi_telemetry`` at app creation)."""
+    return tracing.state.provider is not None
 
 
 def cors_origins(settings: Settings) -> list[str]:
