@@ -11,14 +11,14 @@ from enum import Enum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from omnicrud.auth import Action, Authenticator
 from omnicrud.config import Settings
 from omnicrud.core.errors import NotFound
 from omnicrud.core.keys import DeploymentKeys
-from omnicrud.core.query import MAX_OFFSET, Cond
+from omnicrud.core.query import Cond
 from omnicrud.core.relations import Relation, Relations
 from omnicrud.core.resources import VERSION, Resource
 
@@ -28,7 +28,7 @@ from .conditional import etag
 from .deps import storage_of
 from .expand import Expander
 from .problems import Problem, validation_problem
-from .router import JSON_TYPE, RowId, expand_param
+from .router import JSON_TYPE, RowId, page_dependency
 from .security import OPEN, Access, Caller
 from .service import CrudService, Page
 
@@ -113,6 +113,7 @@ def _add_routes(
     path = f"/{rel.source}/{{id}}/{rel.name}"
     docs = openapi.RouteDocs(child.res, child.relations)
     tags: list[str | Enum] = [rel.source]
+    page_of = page_dependency(settings)
 
     async def list_rows(request: Request, id: int, page: Page) -> Response:
         above, who = await callers(request, "read")
@@ -129,34 +130,14 @@ def _add_routes(
         **_nested_docs(docs.list(), rel, "list", f"List the {rel.name} of one {rel.source} row"),
     )
     async def list_(
-        request: Request,
-        id: RowId,
-        limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
-        offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        skip: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        cursor: Annotated[str | None, Query(description="next_cursor of a page.")] = None,
-        sort: Annotated[str | None, Query(description="e.g. -id")] = None,
-        fields: Annotated[str | None, Query(description="e.g. id,title")] = None,
-        count: Annotated[bool, Query(description="Count all matching rows.")] = False,
+        request: Request, id: RowId, page: Annotated[Page, Depends(page_of)]
     ) -> Response:
-        expand = expand_param(request)
-        page = Page(limit, offset, skip, cursor, sort, fields, count, expand)
         return await list_rows(request, id, page)
 
     @router.head(path, tags=tags, include_in_schema=False)
     async def head_list(
-        request: Request,
-        id: RowId,
-        limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
-        offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        skip: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        cursor: str | None = None,
-        sort: str | None = None,
-        fields: str | None = None,
-        count: bool = False,
+        request: Request, id: RowId, page: Annotated[Page, Depends(page_of)]
     ) -> Response:
-        expand = expand_param(request)
-        page = Page(limit, offset, skip, cursor, sort, fields, count, expand)
         got = await list_rows(request, id, page)
         head = Response(b"", got.status_code, media_type=got.media_type)
         head.raw_headers = got.raw_headers

@@ -5,10 +5,11 @@ It speaks only HTTP: it reads headers, bodies and query parameters, calls the re
 ``orjson.dumps``. It never knows which database it talks to.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
 from omnicrud.auth import Authenticator
@@ -55,6 +56,29 @@ def expand_param(request: Request) -> str | None:
     return ",".join(values) if values else None
 
 
+def page_dependency(settings: Settings) -> Callable[..., Page]:
+    """The list routes' query parameters other than filters (a resource's own lists and the
+    nested ones, GET and HEAD). The direct lane reads the same ones for the plain case."""
+
+    def page(
+        request: Request,
+        limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
+        offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
+        skip: Annotated[
+            int | None, Query(ge=0, le=MAX_OFFSET, description="Alias of offset.")
+        ] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of a page.")] = None,
+        sort: Annotated[
+            str | None, Query(description="Sort keys, - for descending, e.g. -id")
+        ] = None,
+        fields: Annotated[str | None, Query(description="Fields to return, e.g. id")] = None,
+        count: Annotated[bool, Query(description="Count all matching rows.")] = False,
+    ) -> Page:
+        return Page(limit, offset, skip, cursor, sort, fields, count, expand_param(request))
+
+    return page
+
+
 def crud_router(
     res: Resource,
     settings: Settings,
@@ -96,34 +120,14 @@ def crud_router(
         body = await service.list(storage, request.query_params.multi_items(), page, who)
         return _json(body)
 
+    page_of = page_dependency(settings)
+
     @router.get(base, **docs.list())
-    async def list_(
-        request: Request,
-        limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
-        offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        skip: Annotated[
-            int | None, Query(ge=0, le=MAX_OFFSET, description="Alias of offset.")
-        ] = None,
-        cursor: Annotated[str | None, Query(description="next_cursor of a page.")] = None,
-        sort: Annotated[str | None, Query(description="e.g. -price,name")] = None,
-        fields: Annotated[str | None, Query(description="e.g. id,name")] = None,
-        count: Annotated[bool, Query(description="Count all matching rows.")] = False,
-    ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count, expand_param(request))
+    async def list_(request: Request, page: Annotated[Page, Depends(page_of)]) -> Response:
         return await list_rows(request, page)
 
     @router.head(base, **docs.head_list())
-    async def head_list(
-        request: Request,
-        limit: Annotated[int, Query(ge=1, le=settings.max_limit)] = settings.default_limit,
-        offset: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        skip: Annotated[int | None, Query(ge=0, le=MAX_OFFSET)] = None,
-        cursor: str | None = None,
-        sort: str | None = None,
-        fields: str | None = None,
-        count: bool = False,
-    ) -> Response:
-        page = Page(limit, offset, skip, cursor, sort, fields, count, expand_param(request))
+    async def head_list(request: Request, page: Annotated[Page, Depends(page_of)]) -> Response:
         return _head(await list_rows(request, page))
 
     async def read(request: Request, id: int) -> Response:

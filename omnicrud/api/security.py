@@ -31,6 +31,7 @@ from omnicrud.auth import (
     sees_all_owners,
 )
 from omnicrud.core.errors import Unavailable
+from omnicrud.core.hooks import set_subject
 from omnicrud.core.resources import INT64, FieldSpec, Resource
 from omnicrud.core.storage import OwnerFilter
 
@@ -105,7 +106,9 @@ class Access:
     async def caller(self, request: Request, action: Action) -> Caller:
         """Raises Unauthorized (401), Forbidden (403) or Unavailable (503), before any
         resource query."""
-        return await self.resolve(request.headers.get("authorization"), action)
+        who = await self.resolve(request.headers.get("authorization"), action)
+        set_subject(request.scope, who.principal.subject)  # the access line's subject
+        return who
 
     async def resolve(self, authorization: str | None, action: Action) -> Caller:
         """``caller`` from the raw ``Authorization`` value (the direct lane's way in)."""

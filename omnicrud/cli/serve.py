@@ -8,7 +8,6 @@ import asyncio
 import importlib.util
 import logging
 import signal
-import sys
 
 import uvicorn
 
@@ -34,30 +33,27 @@ def serve(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         return fail(str(exc))
     settings = deployment.settings
+    # From here on every line is a log line in the configured format (JSON off a terminal),
+    # the schema actions included.
+    log_config = ops.configure_logging(settings, args.log_level, args.access_log)
+    log = logging.getLogger("omnicrud")
     try:  # one clear line now rather than a traceback from uvicorn's lifespan
         timeout = settings.connect_timeout * 2 + 1
         for line in asyncio.run(asyncio.wait_for(_prepare(deployment), timeout)):
-            print(f"omnicrud: applied {line}", file=sys.stderr, flush=True)
+            log.info("applied %s", line)
     except (ConfigError, MigrationError) as exc:
         return fail(str(exc))
     except (Unavailable, TimeoutError):
-        print(
-            f"omnicrud: warning: {deployment.masked_url} cannot be reached yet; serving 503 "
-            "until it can",
-            file=sys.stderr,
-        )
+        log.warning("%s cannot be reached yet; serving 503 until it can", deployment.masked_url)
     if args.host not in LOOPBACK_HOSTS and not auth_configured(settings):
-        print(
-            f"omnicrud: warning: serving {args.host} without authentication: anyone who "
-            "reaches the port may read and write everything (see README: Authentication)",
-            file=sys.stderr,
+        log.warning(
+            "serving %s without authentication: anyone who reaches the port may read and "
+            "write everything (see README: Authentication)",
+            args.host,
         )
-    log_config = ops.configure_logging(settings, args.log_level, args.access_log)
     ops.prepare_serve(args.workers)
     signal.signal(signal.SIGTERM, _exit_zero)  # uvicorn re-raises SIGTERM once it has drained
-    logging.getLogger("omnicrud").info(
-        "omnicrud: %s -> http://%s:%s/docs", deployment.masked_url, args.host, args.port
-    )
+    log.info("%s -> http://%s:%s/docs", deployment.masked_url, args.host, args.port)
     uvicorn.run(
         "omnicrud.api.app:served_app",  # a start-up error: one line and exit 2, no traceback
         factory=True,

@@ -3,10 +3,12 @@ status and request id; no password, token, API key or Authorization value in any
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+import jwt
 import pytest
 
 from omnicrud.core.registry import split_scheme
@@ -82,3 +84,26 @@ def test_json_access_lines_and_no_secret_in_any_line(database_url: str, tmp_path
     assert "serving items, users, posts" in messages
     assert "started: backend" in messages
     assert not any(line["logger"] == "uvicorn.access" for line in lines)
+
+
+def test_access_line_names_the_subject(database_url: str, tmp_path: Path) -> None:
+    """With auth on, the access line's ``subject`` is the token's ``sub`` (CONTRACT §10),
+    on the direct lane (GET one, list) and on the app's routes (HEAD, a nested list)."""
+    secret = "log-subject-secret-0123456789abcdef"
+    token = jwt.encode(
+        {"sub": "7", "scope": "items:read", "exp": int(time.time()) + 300}, secret, "HS256"
+    )
+    env = {"OMNICRUD_JWT_SECRET": secret}
+    auth = {"Authorization": f"Bearer {token}"}
+    with serving(database_url, tmp_path, env=env) as server, httpx.Client() as client:
+        assert client.get(f"{server.url}/items/999999999", headers=auth).status_code == 404
+        assert client.get(f"{server.url}/items?limit=1", headers=auth).status_code == 200
+        assert client.head(f"{server.url}/items?limit=1", headers=auth).status_code == 200
+        assert client.get(f"{server.url}/items?limit=1").status_code == 401
+    access = [a for a in access_lines(server.output()) if a["route"] != "/readyz"]
+    assert [(a["method"], a["status"], a["subject"]) for a in access] == [
+        ("GET", 404, "7"),
+        ("GET", 200, "7"),
+        ("HEAD", 200, "7"),
+        ("GET", 401, None),
+    ]
