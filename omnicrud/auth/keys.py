@@ -125,12 +125,18 @@ class KeyCache:
         self._entries: OrderedDict[str, tuple[KeyRecord | None, float]] = OrderedDict()
         self.lookups = 0
         """Store reads so far."""
+        self.on_forget: Callable[[], None] | None = None
+        """Called by ``forget``: caches built on ``lookup`` drop their entries too."""
 
     async def get(self, key_id: str) -> KeyRecord | None:
+        return (await self.lookup(key_id))[0]
+
+    async def lookup(self, key_id: str) -> tuple[KeyRecord | None, float]:
+        """The record (None: no such key) and until when it may be used, on ``clock``."""
         entry = self._entries.get(key_id)
         if entry is not None and self._clock() - entry[1] < self._ttl:
             self._entries.move_to_end(key_id)
-            return entry[0]
+            return entry[0], entry[1] + self._ttl
         started = self._clock()  # the age counts from before the read
         self.lookups += 1
         record = await self._store.get_key(key_id)
@@ -138,8 +144,14 @@ class KeyCache:
         self._entries.move_to_end(key_id)
         if len(self._entries) > self._size:
             self._entries.popitem(last=False)
-        return record
+        return record, started + self._ttl
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
 
     def forget(self, key_id: str) -> None:
         """Drop one entry (this process revoked the key: effective here at once)."""
         self._entries.pop(key_id, None)
+        if self.on_forget is not None:
+            self.on_forget()
