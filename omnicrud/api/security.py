@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from omnicrud.auth import (
     SYSTEM,
@@ -35,6 +36,8 @@ from omnicrud.core.resources import INT64, FieldSpec, Resource
 from omnicrud.core.storage import OwnerFilter
 
 _INT = re.compile(r"-?[0-9]{1,19}")
+MAX_CALLERS = 10_000
+"""Remembered decisions per resource; past it they start over (many distinct subjects)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,14 @@ def caller_for(res: Resource, principal: Principal) -> Caller:
     return Caller(principal, (owner_field.name, stamp), stamp)
 
 
+def authorization_of(scope: Scope) -> str | None:
+    """The ``Authorization`` header of an ASGI scope (names arrive lower-cased)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return cast(bytes, value).decode("latin-1")
+    return None
+
+
 class Access:
     """One resource's view of the app's Authenticator."""
 
@@ -101,13 +112,27 @@ class Access:
         self.authenticator = authenticator
         self.res = res
         self.enabled = authenticator.enabled
+        self._callers: dict[tuple[Principal, Action], Caller] = {}
+        """Allowed (principal, action) -> its Caller: a Principal is immutable, so the
+        scope check and the owner condition are decided once per principal."""
 
     async def caller(self, request: Request, action: Action) -> Caller:
         """Raises Unauthorized (401), Forbidden (403) or Unavailable (503), before any
         resource query."""
-        principal = await self.authenticator.authenticate(request.headers.get("authorization"))
-        require(principal, self.res.name, action)
-        return caller_for(self.res, principal)
+        return await self.resolve(authorization_of(request.scope), action)
+
+    async def resolve(self, authorization: str | None, action: Action) -> Caller:
+        """``caller`` from the ``Authorization`` header value (None: no header)."""
+        principal = await self.authenticator.authenticate(authorization)
+        key = (principal, action)
+        caller = self._callers.get(key)
+        if caller is None:
+            require(principal, self.res.name, action)
+            caller = caller_for(self.res, principal)
+            if len(self._callers) >= MAX_CALLERS:
+                self._callers.clear()
+            self._callers[key] = caller
+        return caller
 
 
 class StateAuthStore:
