@@ -127,6 +127,25 @@ def test_a_key_forgotten_during_its_read_is_not_remembered() -> None:
         store.release.set()
         assert (await pending).kind == "api_key"
         assert auth.cache_info().size == 0
+        await auth.authenticate(f"Bearer {key}")
+        assert store.reads == 2  # nor by the key cache: read again
+
+    asyncio.run(run())
+
+
+def test_requests_arriving_together_share_one_read() -> None:
+    async def run() -> None:
+        store = SlowKeys()
+        auth = Authenticator(keys=KeyCache(store))
+        key, record = new_key("ci", frozenset())
+        await store.create_key(record)
+        pending = [asyncio.create_task(auth.authenticate(f"Bearer {key}")) for _ in range(20)]
+        await store.reading.wait()
+        pending[0].cancel()  # one caller gone does not fail the others
+        store.release.set()
+        done = await asyncio.gather(*pending[1:])
+        assert {p.subject for p in done} == {f"key:{record.id}"}
+        assert store.reads == 1
 
     asyncio.run(run())
 
