@@ -1,9 +1,10 @@
 """Authentication at the HTTP edge: who calls (``Caller``), checked before any storage call.
 
 With auth off the router never comes here: every request is ``OPEN`` (one flag check).
-With auth on, ``Access.caller`` turns the ``Authorization`` header into a Principal (JWTs
-verified once per token and cached; API keys cached at most 5 s), checks the route's scope
-and, for a resource with an ``Owner()`` field, says which rows the caller may see.
+With auth on, ``Access.caller`` (``Access.resolve`` given the header value) turns the
+``Authorization`` header into a Principal (a header seen before: one dict lookup; JWTs
+until ``exp``, API keys at most 5 s), checks the route's scope and, for a resource with an
+``Owner()`` field, says which rows the caller may see (decided once per principal).
 """
 
 from __future__ import annotations
