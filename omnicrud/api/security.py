@@ -1,9 +1,10 @@
 """Authentication at the HTTP edge: who calls (``Caller``), checked before any storage call.
 
 With auth off the router never comes here: every request is ``OPEN`` (one flag check).
-With auth on, ``Access.caller`` turns the ``Authorization`` header into a Principal (JWTs
-verified once per token and cached; API keys cached at most 5 s), checks the route's scope
-and, for a resource with an ``Owner()`` field, says which rows the caller may see.
+With auth on, ``Access.caller`` (``Access.resolve`` given the header value) turns the
+``Authorization`` header into a Principal (a header seen before: one dict lookup; JWTs
+until ``exp``, API keys at most 5 s), checks the route's scope and, for a resource with an
+``Owner()`` field, says which rows the caller may see (decided once per principal).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from starlette.requests import Request
+from starlette.types import Scope
 
 from omnicrud.auth import (
     SYSTEM,
@@ -36,6 +38,8 @@ from omnicrud.core.resources import INT64, FieldSpec, Resource
 from omnicrud.core.storage import OwnerFilter
 
 _INT = re.compile(r"-?[0-9]{1,19}")
+MAX_CALLERS = 10_000
+"""Remembered decisions per resource; past it they start over (many distinct subjects)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +99,14 @@ def caller_for(res: Resource, principal: Principal) -> Caller:
     return Caller(principal, (owner_field.name, stamp), stamp)
 
 
+def authorization_of(scope: Scope) -> str | None:
+    """The ``Authorization`` header of an ASGI scope (names arrive lower-cased)."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            return cast(bytes, value).decode("latin-1")
+    return None
+
+
 class Access:
     """One resource's view of the app's Authenticator."""
 
@@ -102,19 +114,29 @@ class Access:
         self.authenticator = authenticator
         self.res = res
         self.enabled = authenticator.enabled
+        self._callers: dict[tuple[Principal, Action], Caller] = {}
+        """Allowed (principal, action) -> its Caller: a Principal is immutable, so the
+        scope check and the owner condition are decided once per principal."""
 
     async def caller(self, request: Request, action: Action) -> Caller:
         """Raises Unauthorized (401), Forbidden (403) or Unavailable (503), before any
         resource query."""
-        who = await self.resolve(request.headers.get("authorization"), action)
+        who = await self.resolve(authorization_of(request.scope), action)
         set_subject(request.scope, who.principal.subject)  # the access line's subject
         return who
 
     async def resolve(self, authorization: str | None, action: Action) -> Caller:
-        """``caller`` from the raw ``Authorization`` value (the direct lane's way in)."""
+        """``caller`` from the ``Authorization`` header value (None: no header)."""
         principal = await self.authenticator.authenticate(authorization)
-        require(principal, self.res.name, action)
-        return caller_for(self.res, principal)
+        key = (principal, action)
+        caller = self._callers.get(key)
+        if caller is None:
+            require(principal, self.res.name, action)
+            caller = caller_for(self.res, principal)
+            if len(self._callers) >= MAX_CALLERS:
+                self._callers.clear()
+            self._callers[key] = caller
+        return caller
 
 
 class StateAuthStore:

@@ -15,6 +15,8 @@ token -> JWT. Everything is decided here, before any resource query.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from omnicrud.config import Settings
@@ -22,12 +24,13 @@ from omnicrud.core.errors import ConfigError
 
 from .errors import Forbidden, Unauthorized
 from .jwks import JWKSource
-from .jwt import MIN_SECRET_BYTES, JWTVerifier
+from .jwt import MIN_SECRET_BYTES, CacheInfo, JWTVerifier
 from .keys import KeyCache, KeyStore, key_matches, looks_like_key, parse_key
 from .principal import SYSTEM, Action, Principal, allows, parse_scopes, required_scope
 
 log = logging.getLogger("omnicrud.auth")
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+Clock = Callable[[], float]
 
 
 def hs256_secret(settings: Settings) -> bytes | None:
@@ -68,10 +71,23 @@ class Authenticator:
         jwt: JWTVerifier | None = None,
         keys: KeyCache | None = None,
         anonymous_scopes: frozenset[str] = frozenset(),
+        seen_size: int = 10_000,
     ) -> None:
         self._jwt = jwt
         self._keys = keys
         self._anonymous = Principal(None, anonymous_scopes, "anonymous")
+        self._enabled = jwt is not None or keys is not None
+        self._seen: OrderedDict[str, tuple[Principal, float, Clock]] = OrderedDict()
+        """Header value -> its Principal until a time on a clock: a token's ``exp`` (+
+        leeway), or when the key cache rereads the key. Only successes are kept."""
+        self._seen_size = seen_size
+        self._forgotten = 0
+        self._hits = 0
+        self._misses = 0
+        if jwt is not None:
+            jwt.on_clear = self.forget
+        if keys is not None:
+            keys.on_forget = self.forget
 
     @classmethod
     def from_settings(
@@ -116,7 +132,7 @@ class Authenticator:
 
     @property
     def enabled(self) -> bool:
-        return self._jwt is not None or self._keys is not None
+        return self._enabled
 
     @property
     def anonymous(self) -> Principal:
@@ -134,11 +150,37 @@ class Authenticator:
         """The caller of a request with this ``Authorization`` header value.
 
         Raises Unauthorized (401), IssuerUnavailable (503), or the key store's Unavailable.
+        A header seen before costs one dict lookup and one clock read.
         """
-        if self._jwt is None and self._keys is None:
+        if not self._enabled:
             return SYSTEM
         if not authorization:
             return self._anonymous
+        seen = self._seen.get(authorization)
+        if seen is not None:
+            if seen[2]() < seen[1]:
+                self._hits += 1
+                return seen[0]
+            del self._seen[authorization]
+        self._misses += 1
+        forgotten = self._forgotten
+        principal, until, clock = await self._verify(authorization)
+        if forgotten == self._forgotten:  # else a key was dropped while this one was read
+            self._seen[authorization] = (principal, until, clock)
+            if len(self._seen) > self._seen_size:
+                self._seen.popitem(last=False)
+        return principal
+
+    def cache_info(self) -> CacheInfo:
+        """Headers answered from memory (hits) or verified (misses), and how many are kept."""
+        return CacheInfo(self._hits, self._misses, len(self._seen))
+
+    def forget(self) -> None:
+        """Drop every remembered header (a key was revoked here or a JWKS key removed)."""
+        self._seen.clear()
+        self._forgotten += 1
+
+    async def _verify(self, authorization: str) -> tuple[Principal, float, Clock]:
         scheme, _, credentials = authorization.strip().partition(" ")
         if scheme.lower() != "bearer":
             raise Unauthorized("unsupported_scheme", token_sent=False)
@@ -149,21 +191,23 @@ class Authenticator:
             return await self._api_key(token)
         if self._jwt is None:
             raise Unauthorized("unsupported_token", token_sent=True)
-        return await self._jwt.verify(token)
+        principal, until = await self._jwt.check(token)
+        return principal, until, self._jwt.clock
 
     async def aclose(self) -> None:
         if self._jwt is not None:
             await self._jwt.aclose()
 
-    async def _api_key(self, token: str) -> Principal:
+    async def _api_key(self, token: str) -> tuple[Principal, float, Clock]:
         if self._keys is None:
             raise Unauthorized("unsupported_token", token_sent=True)
         key_id = parse_key(token)
         if key_id is None:
             raise Unauthorized("malformed", token_sent=True)
-        record = await self._keys.get(key_id)
+        record, until = await self._keys.lookup(key_id)
         if record is None or not key_matches(record, token):
             raise Unauthorized("unknown_key", token_sent=True)
         if record.revoked_at is not None:
             raise Unauthorized("revoked_key", token_sent=True)
-        return Principal(record.principal_subject, record.scopes, "api_key")
+        principal = Principal(record.principal_subject, record.scopes, "api_key")
+        return principal, until, self._keys.clock

@@ -128,14 +128,20 @@ class JWTVerifier:
         self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._hits = 0
         self._misses = 0
+        self.on_clear: Callable[[], None] | None = None
+        """Called by ``clear_cache``: caches built on ``check`` forget their tokens too."""
 
     async def verify(self, token: str) -> Principal:
+        return (await self.check(token))[0]
+
+    async def check(self, token: str) -> tuple[Principal, float]:
+        """The token's Principal and until when it holds, on ``clock`` (``exp`` + leeway)."""
         cached = self._cache.get(token)
         if cached is not None:
             if self._clock() < cached[1]:
                 self._cache.move_to_end(token)
                 self._hits += 1
-                return cached[0]
+                return cached
             del self._cache[token]
         self._misses += 1
         key, algorithm, issuer = await self._key_for(token)
@@ -143,9 +149,16 @@ class JWTVerifier:
         subject = claims["sub"]
         if not subject:
             raise Unauthorized("bad_claim", token_sent=True)
-        principal = Principal(subject, scopes_of(claims), "jwt")
-        self._remember(token, principal, float(claims["exp"]) + self._leeway)
-        return principal
+        entry = (Principal(subject, scopes_of(claims), "jwt"), float(claims["exp"]) + self._leeway)
+        self._cache[token] = entry
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return entry
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        """The clock ``check``'s expiry times are on."""
+        return self._clock
 
     def cache_info(self) -> CacheInfo:
         return CacheInfo(self._hits, self._misses, len(self._cache))
@@ -153,6 +166,8 @@ class JWTVerifier:
     def clear_cache(self) -> None:
         """Forget every verified token (called when a JWKS key disappears)."""
         self._cache.clear()
+        if self.on_clear is not None:
+            self.on_clear()
 
     async def aclose(self) -> None:
         if self._jwks is not None:
@@ -194,8 +209,3 @@ class JWTVerifier:
             )
         except PyJWTError as exc:
             raise Unauthorized(_reason(exc), token_sent=True) from None
-
-    def _remember(self, token: str, principal: Principal, until: float) -> None:
-        self._cache[token] = (principal, until)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)

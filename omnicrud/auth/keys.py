@@ -13,11 +13,13 @@ Stripe do for their tokens) costs a microsecond; comparison is constant-time.
 
 Revocation reaches every process within ``MAX_CACHE_SECONDS``: a process re-reads a
 key's row at most that long after it started the previous read (unknown ids are cached
-too, so random ids do not each cost a query).
+too, so random ids do not each cost a query), and requests arriving together share one
+read.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -123,23 +125,56 @@ class KeyCache:
         self._size = size
         self._clock = clock
         self._entries: OrderedDict[str, tuple[KeyRecord | None, float]] = OrderedDict()
+        self._reading: dict[str, asyncio.Future[tuple[KeyRecord | None, float]]] = {}
+        self._forgets = 0
         self.lookups = 0
         """Store reads so far."""
+        self.on_forget: Callable[[], None] | None = None
+        """Called by ``forget``: caches built on ``lookup`` drop their entries too."""
 
     async def get(self, key_id: str) -> KeyRecord | None:
+        return (await self.lookup(key_id))[0]
+
+    async def lookup(self, key_id: str) -> tuple[KeyRecord | None, float]:
+        """The record (None: no such key) and until when it may be used, on ``clock``.
+        Concurrent lookups of an id that must be read share one read."""
         entry = self._entries.get(key_id)
         if entry is not None and self._clock() - entry[1] < self._ttl:
             self._entries.move_to_end(key_id)
-            return entry[0]
+            return entry[0], entry[1] + self._ttl
+        reading = self._reading.get(key_id)
+        if reading is None:
+            reading = asyncio.ensure_future(self._read(key_id))
+            self._reading[key_id] = reading
+            reading.add_done_callback(lambda done: self._done(key_id, done))
+        return await asyncio.shield(reading)  # one waiter cancelled: the read goes on
+
+    async def _read(self, key_id: str) -> tuple[KeyRecord | None, float]:
         started = self._clock()  # the age counts from before the read
+        forgets = self._forgets
         self.lookups += 1
         record = await self._store.get_key(key_id)
-        self._entries[key_id] = (record, started)
-        self._entries.move_to_end(key_id)
-        if len(self._entries) > self._size:
-            self._entries.popitem(last=False)
-        return record
+        if forgets == self._forgets:  # else it may predate a revocation made here
+            self._entries[key_id] = (record, started)
+            self._entries.move_to_end(key_id)
+            if len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return record, started + self._ttl
+
+    def _done(self, key_id: str, read: asyncio.Future[tuple[KeyRecord | None, float]]) -> None:
+        if self._reading.get(key_id) is read:
+            del self._reading[key_id]
+        if not read.cancelled():
+            read.exception()  # retrieved: a failure with no waiter left is not logged
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return self._clock
 
     def forget(self, key_id: str) -> None:
         """Drop one entry (this process revoked the key: effective here at once)."""
         self._entries.pop(key_id, None)
+        self._reading.pop(key_id, None)  # later lookups read again
+        self._forgets += 1
+        if self.on_forget is not None:
+            self.on_forget()
