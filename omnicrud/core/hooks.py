@@ -43,6 +43,16 @@ db_error: Callable[[str], None] = _no_count
 ``lost``, ``unique``, ``fk``, ``other``): ``omnicrud_db_errors_total{kind}``."""
 
 
+replica_read: Callable[[str], None] = _no_count
+"""``hooks.replica_read(target)`` once per read routed with replicas configured: ``primary``
+or the replica's masked URL (``omnicrud_replica_reads_total{target}``)."""
+
+
+def set_replica_hook(hook: Callable[[str], None] | None) -> None:
+    global replica_read
+    replica_read = hook or _no_count
+
+
 def set_statement_hook(hook: StatementHook | None) -> None:
     global db_statement
     db_statement = hook or _no_span
@@ -59,6 +69,14 @@ class PoolStats(Protocol):
     a mapping such as ``{"idle": 3, "in_use": 1, "max": 32}``."""
 
     def pool_stats(self) -> Mapping[str, int]: ...
+
+
+@runtime_checkable
+class ReplicaLag(Protocol):
+    """Implemented by a Storage that routes reads to replicas: each replica's lag in
+    seconds by masked URL (``inf`` while it is down), as its last probe saw it."""
+
+    def replica_lag(self) -> Mapping[str, float]: ...
 
 
 def set_subject(scope_or_request: Any, subject: str | None) -> None:

@@ -82,6 +82,7 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.state.drain = drain
     if recorder is not None:
         hooks.set_error_hook(metrics.db_error)
+        hooks.set_replica_hook(metrics.replica_read)
         app.add_api_route(
             "/metrics",
             metrics.endpoint(recorder),

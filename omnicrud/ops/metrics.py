@@ -57,6 +57,17 @@ POOL = Gauge(
     ["state"],
     multiprocess_mode="livesum",
 )
+REPLICA_LAG = Gauge(
+    "omnicrud_replica_lag_seconds",
+    "Each read replica's lag as its last probe saw it (+Inf while it is down).",
+    ["replica"],
+    multiprocess_mode="max",
+)
+REPLICA_READS = Counter(
+    "omnicrud_replica_reads_total",
+    "Reads routed with replicas configured, by where they ran (primary or a replica).",
+    ["target"],
+)
 DB_ERRORS = Counter(
     "omnicrud_db_errors_total",
     "Database failures by kind (unavailable, lost, unique, fk, other).",
@@ -112,6 +123,10 @@ def db_error(kind: str) -> None:
     DB_ERRORS.labels(kind).inc()
 
 
+def replica_read(target: str) -> None:
+    REPLICA_READS.labels(target).inc()
+
+
 def sample(recorder: Recorder, storage: object) -> None:
     """Refresh the gauges from this process's state (called by /metrics and periodically)."""
     IN_FLIGHT.set(recorder.in_flight)
@@ -119,6 +134,9 @@ def sample(recorder: Recorder, storage: object) -> None:
         stats: Mapping[str, int] = storage.pool_stats()
         for state, value in stats.items():
             POOL.labels(state).set(value)
+    if isinstance(storage, hooks.ReplicaLag):
+        for replica, lag in storage.replica_lag().items():
+            REPLICA_LAG.labels(replica).set(lag)
 
 
 def mark_process_dead() -> None:

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-from omnicrud.core import consistency
+from omnicrud.core import consistency, hooks
 from omnicrud.core.registry import mask_url
 
 from ._statements import Plan
@@ -239,17 +239,25 @@ class ReplicaSet(Generic[P]):
             floor = session.floor if floor is None else self.driver.later(floor, session.floor)
         replica = await self._choose(floor)
         if replica is None or replica.pool is None:
-            self.routed["primary"] = self.routed.get("primary", 0) + 1
+            self._count("primary")
             return None
         try:
             async with asyncio.timeout(READ_TIMEOUT):
                 rows = await self.driver.fetch(replica.pool, plan, args)
         except Exception as exc:  # served by the primary instead, never an error
             self._mark_down(replica, exc)
-            self.routed["primary"] = self.routed.get("primary", 0) + 1
+            self._count("primary")
             return None
-        self.routed[replica.url] = self.routed.get(replica.url, 0) + 1
+        self._count(replica.url)
         return rows
+
+    def _count(self, target: str) -> None:
+        self.routed[target] = self.routed.get(target, 0) + 1
+        hooks.replica_read(mask_url(target) if "://" in target else target)
+
+    def lags(self) -> dict[str, float]:
+        """Each replica's lag by masked URL (``inf`` while down): ``/metrics``."""
+        return {mask_url(r.url): (r.lag if r.up else math.inf) for r in self.replicas}
 
 
 def split_urls(value: str | None) -> list[str]:
