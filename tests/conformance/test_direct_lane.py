@@ -32,7 +32,8 @@ _MASKS = (
 @pytest.fixture(scope="module")
 def routes_only(settings: Settings) -> Iterator[TestClient]:
     app = create_app(settings)
-    app.user_middleware = [m for m in app.user_middleware if m.cls is not DirectLane]
+    lane: object = DirectLane
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not lane]
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

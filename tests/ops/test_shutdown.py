@@ -1,9 +1,11 @@
 """CONTRACT §10 SIGTERM: /readyz turns 503 at once, the 32 requests in flight (writes) all
 finish 2xx, new connections are refused, the process exits 0.
 
-The requests are held deterministically: another connection holds the table's write lock
-(SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``LOCK TABLE``, MySQL ``LOCK TABLES ... WRITE``) and
-``omnicrud_http_requests_in_flight`` says when all 32 are waiting on it.
+The requests are held deterministically, and ``omnicrud_http_requests_in_flight`` says when
+all 32 are waiting: inside the database, where another connection holds the table's write
+lock (SQLite ``BEGIN IMMEDIATE``, PostgreSQL ``LOCK TABLE``, MySQL ``LOCK TABLES ...
+WRITE``; MongoDB has no such lock), and on every backend before it, with the bodies held
+back half sent.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import asyncpg
 import httpx
+import pymysql  # type: ignore[import-untyped]
 import pytest
 from fastapi.testclient import TestClient
 
@@ -58,8 +62,23 @@ def table_lock(database_url: str) -> Iterator[Callable[[], None]]:
         finally:
             loop.run_until_complete(conn.close())
             loop.close()
+    elif scheme in ("mysql", "mariadb"):
+        parts = urlsplit(_without_driver(database_url))
+        holder = pymysql.connect(
+            host=parts.hostname,
+            port=parts.port or 3306,
+            user=unquote(parts.username or "root"),
+            password=unquote(parts.password or ""),
+            database=parts.path.lstrip("/"),
+            autocommit=True,
+        )
+        holder.cursor().execute("LOCK TABLES items WRITE")
+        try:
+            yield lambda: holder.cursor().execute("UNLOCK TABLES") and None
+        finally:
+            holder.close()
     else:
-        pytest.skip(f"no table lock mechanics for {scheme} in this test yet")
+        pytest.skip(f"{scheme} has no table lock: the half-sent bodies test covers it")
         yield lambda: None
 
 
@@ -107,6 +126,51 @@ def test_sigterm_drains_requests_in_flight(database_url: str, tmp_path: Path) ->
         assert server.proc.wait(timeout=30) == 0
     drained = [a for a in access_lines(server.output()) if a["route"] == "/items"]
     assert len(drained) == IN_FLIGHT
+
+
+async def _half_sent(url: str, release: asyncio.Event) -> list[bytes]:
+    """32 POSTs whose body stops half way until ``release``: the status line of each."""
+    host, _, port = url.removeprefix("http://").partition(":")
+
+    async def one(i: int) -> bytes:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        body = f'{{"name": "half-{i}-{time.time_ns()}", "price": 1.0}}'.encode()
+        head = (
+            f"POST /items HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        ).encode()
+        writer.write(head + body[:10])
+        await writer.drain()
+        await release.wait()
+        writer.write(body[10:])
+        await writer.drain()
+        status = await reader.readline()
+        writer.close()
+        return status
+
+    return await asyncio.gather(*(one(i) for i in range(IN_FLIGHT)))
+
+
+def test_sigterm_finishes_requests_still_sending_their_body(
+    database_url: str, tmp_path: Path
+) -> None:
+    with serving(database_url, tmp_path, env={"OMNICRUD_SHUTDOWN_TIMEOUT": "30"}) as server:
+        loop = asyncio.new_event_loop()
+        release = asyncio.Event()
+        posts = loop.create_task(_half_sent(server.url, release))
+        loop.run_until_complete(asyncio.sleep(0.2))
+        loop.run_until_complete(asyncio.to_thread(wait_in_flight, server, IN_FLIGHT))
+        os.kill(server.proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while "Shutting down" not in server.output() and time.monotonic() < deadline:
+            loop.run_until_complete(asyncio.sleep(0.05))
+        with pytest.raises(httpx.ConnectError):  # new connections are refused
+            httpx.get(f"{server.url}/readyz", timeout=2)
+        release.set()
+        statuses = loop.run_until_complete(posts)
+        loop.close()
+        assert statuses == [b"HTTP/1.1 201 Created\r\n"] * IN_FLIGHT
+        assert server.proc.wait(timeout=30) == 0
 
 
 def test_readyz_is_503_while_draining(database_url: str) -> None:
