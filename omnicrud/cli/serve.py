@@ -8,8 +8,11 @@ import asyncio
 import importlib.util
 import logging
 import signal
+from typing import Any
 
 import uvicorn
+from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors import Multiprocess
 
 from omnicrud import ops
 from omnicrud.api.app import auth_configured
@@ -18,6 +21,9 @@ from omnicrud.bootstrap import Deployment, open_database
 from omnicrud.core.errors import ConfigError, MigrationError, Unavailable
 
 from .common import LOG_LEVELS, HelpFormatter, fail, setup_logging
+
+APP = "omnicrud.api.app:served_app"
+"""The factory each worker calls: a start-up error is one line and exit 2, no traceback."""
 
 
 async def _prepare(deployment: Deployment) -> list[str]:
@@ -54,21 +60,32 @@ def serve(args: argparse.Namespace) -> int:
     ops.prepare_serve(args.workers)
     signal.signal(signal.SIGTERM, _exit_zero)  # uvicorn re-raises SIGTERM once it has drained
     log.info("%s -> http://%s:%s/docs", deployment.masked_url, args.host, args.port)
-    uvicorn.run(
-        "omnicrud.api.app:served_app",  # a start-up error: one line and exit 2, no traceback
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        reload=args.reload,
-        access_log=False,  # omnicrud.ops writes the access line
-        log_config=log_config,
-        timeout_graceful_shutdown=settings.shutdown_timeout,
-        log_level=args.log_level,
-        loop="uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
-        http="httptools" if importlib.util.find_spec("httptools") else "h11",
-    )
+    options: dict[str, Any] = {
+        "factory": True,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "reload": args.reload,
+        "access_log": False,  # omnicrud.ops writes the access line
+        "log_config": log_config,
+        "timeout_graceful_shutdown": settings.shutdown_timeout,
+        "log_level": args.log_level,
+        "loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
+        "http": "httptools" if importlib.util.find_spec("httptools") else "h11",
+    }
+    if args.workers > 1 and not args.reload:
+        return _supervise(uvicorn.Config(APP, **options))
+    uvicorn.run(APP, **options)
     return 0
+
+
+def _supervise(config: uvicorn.Config) -> int:
+    """``--workers N``: uvicorn's supervisor, and exit 2 when a worker failed to start
+    (``uvicorn.run`` returns normally then, which would make the parent exit 0)."""
+    supervisor = Multiprocess(config, sockets=[config.bind_socket()])
+    supervisor.run()
+    failed = any(p.exitcode == STARTUP_FAILURE for p in supervisor.processes)
+    return 2 if failed else 0
 
 
 def _exit_zero(sig: int, frame: object) -> None:

@@ -141,6 +141,29 @@ def test_a_schema_error_inside_uvicorns_lifespan_is_one_line_and_exit_2(
     assert "books.isbn" in errors[0], errors[0]
 
 
+def test_a_worker_failing_to_start_makes_serve_exit_2(database_url: str, tmp_path: Path) -> None:
+    """``--workers 2`` whose workers cannot start (here: the resources module refuses to
+    load in a worker process): uvicorn's supervisor stops, and serve exits 2, not 0."""
+    source = (
+        "import multiprocessing\n"
+        "if multiprocessing.parent_process() is not None:\n"
+        "    raise RuntimeError('no resources in a worker')\n" + RESOURCES
+    )
+    project = _project(tmp_path, source)
+    proc = subprocess.run(
+        [OMNICRUD, "serve", "--workers", "2", "--port", str(free_port())],
+        env=_env(database_url),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output
+    assert "no resources in a worker" in output, output
+
+
 def _options(parser: argparse.ArgumentParser, path: str) -> list[tuple[str, argparse.Action]]:
     found: list[tuple[str, argparse.Action]] = []
     for action in parser._actions:
