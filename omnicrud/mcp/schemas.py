@@ -9,7 +9,7 @@ parsing the REST route does: a value that does not fit is the same 400 problem.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from omnicrud.config import Settings
@@ -62,10 +62,21 @@ def filters_schema(res: Resource) -> dict[str, Any]:
     }
 
 
-def list_schema(res: Resource, settings: Settings) -> dict[str, Any]:
+def list_schema(
+    res: Resource, settings: Settings, expansions: Sequence[str] = ()
+) -> dict[str, Any]:
+    """``expansions``: the resource's relation paths (``expand`` is offered when any)."""
+    expand: dict[str, Any] = {}
+    if expansions:
+        expand["expand"] = {
+            "type": "string",
+            "description": "Comma-separated relations to embed in each row: "
+            + ", ".join(expansions),
+        }
     return {
         "type": "object",
         "properties": {
+            **expand,
             "filter": filters_schema(res),
             "sort": {"type": "string", "description": "e.g. -price,name (- descending)"},
             "fields": {"type": "string", "description": "e.g. id,name: only these fields"},

@@ -123,7 +123,8 @@ class ResourceTools:
         self, storage: Storage, who: Principal, args: dict[str, Any]
     ) -> dict[str, Any]:
         scope = self.caller(who, "read")
-        args = _arguments(args, ("filter", "sort", "fields", "cursor", "offset", "limit", "count"))
+        names = ("filter", "sort", "fields", "cursor", "offset", "limit", "count", "expand")
+        args = _arguments(args, names)
         filters = args.get("filter") or {}
         if not isinstance(filters, dict):
             raise _invalid("filter", "Input should be an object", "dict_type")
@@ -138,6 +139,7 @@ class ResourceTools:
             sort=_str(args, "sort"),
             fields=_str(args, "fields"),
             count=count,
+            expand=_str(args, "expand"),
         )
         params = list(filter_params(filters))
         return await self.service.list(storage, params, page, **scope)
@@ -180,8 +182,8 @@ class ResourceTools:
             (
                 f"list_{r}",
                 f"List {r} rows: filters (field or field__op keys), sort, fields, cursor "
-                "pages, count. Returns {items, next_cursor, total}.",
-                list_schema(self.res, self.settings),
+                "pages, count, expand (embed related rows). Returns {items, next_cursor, total}.",
+                list_schema(self.res, self.settings, self.service.relations.paths(self.res)),
                 READ,
                 "read",
                 self.list_rows,

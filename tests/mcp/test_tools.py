@@ -195,3 +195,28 @@ def test_read_only_api_key_sees_no_write_tools(key_server: Server, database_url:
             problem(await client.call_tool("create_items", {"name": "nope", "price": 1}), 403)
 
     asyncio.run(run())
+
+
+def test_list_expands_relations_as_the_rest_route(open_server: Server) -> None:
+    """``expand`` on a list tool: the same page as ``GET /posts?expand=owner``."""
+    name = f"mcp-{uuid.uuid4().hex[:12]}"
+
+    async def run() -> None:
+        async with httpx.AsyncClient(base_url=open_server.url) as http:
+            account = {"username": name, "email": "m@example.com", "password": "pw-12345678"}
+            user = await http.post("/users", json=account)
+            assert user.status_code == 201, user.text
+            post = {"title": name, "body": "b", "owner_id": user.json()["id"]}
+            assert (await http.post("/posts", json=post)).status_code == 201
+            rest = (await http.get(f"/posts?title={name}&expand=owner")).json()
+        async with session(open_server.url) as client:
+            tools = {t.name: t for t in (await client.list_tools()).tools}
+            assert "owner" in tools["list_posts"].inputSchema["properties"]["expand"]["description"]
+            args = {"filter": {"title": name}, "expand": "owner"}
+            page = structured(await client.call_tool("list_posts", args))
+            assert page == rest
+            assert page["items"][0]["owner"]["username"] == name
+            bad = await client.call_tool("list_posts", {"expand": "nope"})
+            assert problem(bad, 400)["param"] == "expand"
+
+    asyncio.run(run())
