@@ -15,7 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import procs
 
-DB_NAME = "omnicrud_bench"
+DB_NAME = os.environ.get("BENCH_DB", "omnicrud_bench")
+"""Another name lets two harnesses share one PostgreSQL/MariaDB server."""
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
@@ -31,6 +32,8 @@ class Database:
     name = ""
     url = ""
     """DATABASE_URL of the bench database (omnicrud's form; apps adapt it)."""
+    read_url = ""
+    """A streaming replica of ``url`` (postgres-replica only)."""
 
     def prepare(self) -> None:
         """An empty bench database (dropped and created again)."""
@@ -287,6 +290,10 @@ class Mongo(Database):
 
 
 def open_database(backend: str) -> Database:
+    if backend == "postgres-replica":
+        from .cluster import PostgresReplica
+
+        return PostgresReplica()
     kinds: dict[str, type[Database]] = {
         "postgres": Postgres,
         "mysql": Mysql,
