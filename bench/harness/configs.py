@@ -40,7 +40,8 @@ class Config:
     """The server's own environment on top of DATABASE_URL (not wrk's)."""
     workers: int = 1
     once: bool = False
-    """Round 1 only: a config no round-2 issue needs (the framework ceiling, the peers)."""
+    """Round 1 only: a config no round-2 issue needs (the framework ceiling, the peers,
+    authentication)."""
     otlp: bool = False
     """Tracing on, exporting to the harness's OTLP receiver (harness/otlp.py)."""
     replica: bool = False
@@ -113,8 +114,16 @@ def authenticated() -> list[Config]:
             ("get_one",),
             ready_path="/livez",
             lua_env={**env, "BENCH_AUTHORIZATION": f"Bearer {_bench_token()}"},
+            once=True,
         ),
-        Config("omnicrud-key", ("get_one",), ready_path="/livez", lua_env=env, api_key=True),
+        Config(
+            "omnicrud-key",
+            ("get_one",),
+            ready_path="/livez",
+            lua_env=env,
+            api_key=True,
+            once=True,
+        ),
     ]
 
 

@@ -20,7 +20,7 @@ from .env import CRUDROUTER_VENV, VENV
 
 BACKENDS = ("sqlite", "postgres", "postgres-replica", "mysql", "mongo")
 LOGS = Path(tempfile.gettempdir()) / "omnicrud-bench-logs" / str(os.getpid())
-DURATION, WARMUP = 6, 2
+DURATION, WARMUP = 5, 2
 """Seconds per run by default: what fits a full run into ~40 minutes on 2 cores."""
 
 
@@ -35,7 +35,7 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument(
         "--every-round",
         action="store_true",
-        help="run hello and the peers in every round too (default: round 1 only)",
+        help="run hello, the peers and the auth configs in every round too (default: round 1)",
     )
     p.add_argument("--rows", type=int, default=10_000)
     p.add_argument("--wrk-cpu", default="1", help="CPU list to pin wrk to ('' = none)")
