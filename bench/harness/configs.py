@@ -21,6 +21,8 @@ POOL = 64
 MONGO_URL = os.environ.get("MONGO_URL", "")
 AUTH_SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 """HS256 secret of the authenticated configs (a benchmark, not a deployment)."""
+CURSOR_SECRET = "bench-cursor-secret"
+"""Every server signs cursors with it, so the reference can return omnicrud's bytes."""
 
 
 @dataclass(frozen=True)

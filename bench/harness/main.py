@@ -68,6 +68,7 @@ def _env(config: configs.Config, db: dbs.Database) -> dict[str, str]:
     }
     env.update(BENCH_BACKEND=db.name, BENCH_URL=db.url, DATABASE_URL=db.url)
     env["OMNICRUD_POOL_SIZE"] = str(config.pool)
+    env["OMNICRUD_CURSOR_SECRET"] = configs.CURSOR_SECRET
     env.update(config.lua_env)
     env.update(config.env)
     if config.otlp:
