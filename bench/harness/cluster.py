@@ -75,7 +75,7 @@ def _run(argv: Sequence[str]) -> str:
     )
     if done.returncode != 0:
         raise RuntimeError(f"{argv[0]} exited {done.returncode}:\n{done.stdout}{done.stderr}")
-    return done.stdout
+    return str(done.stdout)
 
 
 class Node:

@@ -82,8 +82,9 @@ def probe_for(config: configs.Config, db: dbs.Database) -> Callable[[], dict[str
     """What else to count during a run: the OTLP receiver's traffic, the DB CPU split."""
     if config.otlp:
         return receiver().stats
-    split = getattr(db, "split", None)
-    return split if callable(split) else None
+    from .cluster import PostgresReplica
+
+    return db.split if isinstance(db, PostgresReplica) else None
 
 
 def with_api_key(config: configs.Config, db: dbs.Database) -> configs.Config:
