@@ -13,6 +13,7 @@ import contextlib
 import datetime as dt
 import hashlib
 import hmac
+import os
 from collections.abc import AsyncIterator
 from typing import Any, Protocol
 
@@ -27,7 +28,9 @@ USER_FIELDS = ("name", "description", "price")
 POST_COLUMNS = ("id", "title", "body", "owner_id", "created_at", "updated_at")
 USER_COLUMNS = ("id", "username", "email", "full_name", "is_active", "created_at", "updated_at")
 JSON = "application/json"
-_KEY = hashlib.sha256(b"omnicrud-cursor\0" + b"omnicrud").digest()  # omnicrud's default secret
+_SECRET = os.environ.get("OMNICRUD_CURSOR_SECRET", "omnicrud")
+"""The harness gives every server one secret: omnicrud's own default is random per database."""
+_KEY = hashlib.sha256(b"omnicrud-cursor\0" + _SECRET.encode()).digest()  # omnicrud's derivation
 
 
 class ItemIn(BaseModel):

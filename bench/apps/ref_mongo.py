@@ -47,7 +47,12 @@ class MongoStore:
         self.client: Any = None
 
     async def connect(self) -> None:
-        self.client = AsyncMongoClient(self.url, maxPoolSize=64, tz_aware=False, journal=True)
+        self.client = AsyncMongoClient(
+            self.url,
+            maxPoolSize=int(os.environ.get("BENCH_POOL", "64")),
+            tz_aware=False,
+            journal=True,
+        )
         db = self.client[parse_uri(self.url).get("database") or "omnicrud"]
         self.items = db["items"]
         self.counters = db[COUNTERS]

@@ -47,7 +47,7 @@ class MysqlStore:
             password=unquote(u.password or ""),
             db=u.path.lstrip("/"),
             minsize=4,
-            maxsize=64,
+            maxsize=int(os.environ.get("BENCH_POOL", "64")),
             autocommit=True,
             charset="utf8mb4",
             init_command="SET time_zone = '+00:00'",

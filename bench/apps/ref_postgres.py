@@ -8,6 +8,8 @@ from typing import Any
 import asyncpg
 from ref_common import COLUMNS, POST_COLUMNS, USER_COLUMNS, Row, build, like_prefix, wire_time
 
+POOL = int(os.environ.get("BENCH_POOL", "64"))
+"""Connections per process (the --workers 2 configs halve it: the same 64 in all)."""
 SELECT = ", ".join(COLUMNS)
 GET = f"SELECT {SELECT}, _version FROM items WHERE id = $1"
 LIST = f"SELECT {SELECT} FROM items WHERE name LIKE $1 ORDER BY price DESC, id LIMIT $2"
@@ -41,7 +43,7 @@ class PostgresStore:
 
     async def connect(self) -> None:
         self.pool = await asyncpg.create_pool(
-            self.url, min_size=4, max_size=64, reset=_keep_session
+            self.url, min_size=4, max_size=POOL, reset=_keep_session
         )
 
     async def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,13 @@ SCENARIOS = ("get_one", "list", "patch", "post")
 RELATED = ("get_one", "list", "list_posts", "list_expand", "patch", "post")
 """The reference and omnicrud also list 50 posts, without and with ``expand=owner``."""
 """Order within one server's turn: reads first, and PATCH before POST so ids stay 1..N."""
-UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log", "--workers", "1")
+UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
 POOL = 64
+MONGO_URL = os.environ.get("MONGO_URL", "")
 AUTH_SECRET = "bench-secret-0123456789-abcdefghijklmnopqrstuvwxyz"
 """HS256 secret of the authenticated configs (a benchmark, not a deployment)."""
+CURSOR_SECRET = "bench-cursor-secret"
+"""Every server signs cursors with it, so the reference can return omnicrud's bytes."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,21 @@ class Config:
     """scenario -> why it is missing or differs."""
     api_key: bool = False
     """Make an API key (``omnicrud keys create``) and send it as BENCH_AUTHORIZATION."""
+    env: dict[str, str] = field(default_factory=dict)
+    """The server's own environment on top of DATABASE_URL (not wrk's)."""
+    workers: int = 1
+    once: bool = False
+    """Round 1 only: a config no round-2 issue needs (the framework ceiling, the peers,
+    authentication)."""
+    otlp: bool = False
+    """Tracing on, exporting to the harness's OTLP receiver (harness/otlp.py)."""
+    replica: bool = False
+    """OMNICRUD_READ_URLS = the database's replica (the postgres-replica backend)."""
+
+    @property
+    def pool(self) -> int:
+        """Connections per process: 64 in all, however many workers share them."""
+        return POOL // self.workers
 
     def argv(self, port: int) -> list[str]:
         if not self.app:
@@ -45,6 +64,8 @@ class Config:
                 "127.0.0.1",
                 "--port",
                 str(port),
+                "--workers",
+                str(self.workers),
                 "--no-access-log",
             ]
         python = str(self.venv / "bin" / "python")
@@ -60,12 +81,14 @@ class Config:
             "--port",
             str(port),
             *UVICORN_FLAGS,
+            "--workers",
+            str(self.workers),
             "--log-level",
             "warning",
         ]
 
 
-HELLO = Config("hello", ("hello",), app="hello:app", ready_path="/hello")
+HELLO = Config("hello", ("hello",), app="hello:app", ready_path="/hello", once=True)
 
 
 def _bench_token() -> str:
@@ -73,29 +96,95 @@ def _bench_token() -> str:
     return jwt.encode(claims, AUTH_SECRET, algorithm="HS256")
 
 
+METRICS_OFF = {"OMNICRUD_METRICS": "false"}
+"""metrics default to on; every omnicrud config but omnicrud-metrics turns them off."""
+TRACE = {
+    "OTEL_TRACES_EXPORTER": "otlp",
+    "OTEL_SERVICE_NAME": "omnicrud-bench",
+    # OTEL_EXPORTER_OTLP_ENDPOINT: the receiver's URL, set when the server starts.
+}
+WORKERS = 2
+
+
 def authenticated() -> list[Config]:
     """omnicrud's GET-one with auth on: an HS256 JWT (verified once, then cached per
     token) and an API key (cached up to 5 s). Target: >= 0.9 x the unauthenticated run."""
-    env = {"OMNICRUD_JWT_SECRET": AUTH_SECRET, "OMNICRUD_API_KEYS": "true"}
+    env = {"OMNICRUD_JWT_SECRET": AUTH_SECRET, "OMNICRUD_API_KEYS": "true", **METRICS_OFF}
     return [
         Config(
             "omnicrud-jwt",
             ("get_one",),
             ready_path="/livez",
             lua_env={**env, "BENCH_AUTHORIZATION": f"Bearer {_bench_token()}"},
+            once=True,
         ),
-        Config("omnicrud-key", ("get_one",), ready_path="/livez", lua_env=env, api_key=True),
+        Config(
+            "omnicrud-key",
+            ("get_one",),
+            ready_path="/livez",
+            lua_env=env,
+            api_key=True,
+            once=True,
+        ),
+    ]
+
+
+def operations() -> list[Config]:
+    """#17: GET-one with /metrics recording (target >= 0.95 x omnicrud) and with tracing
+    exported over OTLP/HTTP (target >= 0.7 x)."""
+    return [
+        Config("omnicrud-metrics", ("get_one",), env={"OMNICRUD_METRICS": "true"}),
+        Config("omnicrud-trace", ("get_one",), env={**METRICS_OFF, **TRACE}, otlp=True),
+    ]
+
+
+def two_workers(backend: str, sql: bool) -> list[Config]:
+    """#20: omnicrud ``serve --workers 2`` against the reference on 2 uvicorn workers, 32
+    connections per process. SecantusDB answers no list in time: GET-one only there."""
+    scenarios = ("get_one", "list") if sql or MONGO_URL else ("get_one",)
+    return [
+        Config(
+            "reference-w2",
+            scenarios,
+            app=f"ref_{backend}:app",
+            workers=WORKERS,
+            env={"BENCH_POOL": str(POOL // WORKERS)},
+        ),
+        Config("omnicrud-w2", scenarios, workers=WORKERS, env=METRICS_OFF),
+    ]
+
+
+def replicas() -> list[Config]:
+    """#16: GET-one on 2 worker processes against a private primary, without and with its
+    streaming replica as OMNICRUD_READ_URLS (the postgres-replica backend)."""
+    return [
+        Config("omnicrud-w2", ("get_one",), workers=WORKERS, env=METRICS_OFF),
+        Config(
+            "omnicrud-w2-replica",
+            ("get_one",),
+            workers=WORKERS,
+            env=METRICS_OFF,
+            replica=True,
+            ready_path="/livez",
+        ),
     ]
 
 
 def configs_for(backend: str) -> list[Config]:
     """In the order each round runs them."""
+    if backend == "postgres-replica":
+        return [Config("omnicrud", (), env=METRICS_OFF), *replicas()]
     sql = backend != "mongo"
+    # SecantusDB answers a prefix list or a PATCH in 150-300 ms: at 64 connections nearly
+    # every request times out for both, so only GET-one and POST are measured there.
+    related = RELATED if sql or MONGO_URL else ("get_one", "post")
     found = [
         HELLO,
-        Config("reference", RELATED, app=f"ref_{backend}:app"),
-        Config("omnicrud", RELATED),
+        Config("reference", related, app=f"ref_{backend}:app"),
+        Config("omnicrud", related, env=METRICS_OFF),
         *authenticated(),
+        *operations(),
+        *two_workers(backend, sql),
     ]
     if sql:
         found.append(
@@ -105,6 +194,7 @@ def configs_for(backend: str) -> list[Config]:
                 app="fastcrud_app:app",
                 lua_env={"BENCH_LIST_QUERY": "sort=-price&offset=0&limit=50"},
                 notes={"list": "FastCRUD also counts the matching rows (total_count) per page"},
+                once=True,
             )
         )
         found.append(
@@ -118,6 +208,7 @@ def configs_for(backend: str) -> list[Config]:
                     "list": "no filters or sorting on its list route",
                     "patch": "no PATCH route: measured as PUT of the whole item",
                 },
+                once=True,
             )
         )
     return found

@@ -15,7 +15,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from . import procs
 
-DB_NAME = "omnicrud_bench"
+DB_NAME = os.environ.get("BENCH_DB", "omnicrud_bench")
+"""Another name lets two harnesses share one PostgreSQL/MariaDB server."""
 POSTGRES_URL = os.environ.get("POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MYSQL_URL = os.environ.get("MYSQL_URL", "mysql://root@127.0.0.1:3306/test")
 
@@ -31,6 +32,8 @@ class Database:
     name = ""
     url = ""
     """DATABASE_URL of the bench database (omnicrud's form; apps adapt it)."""
+    read_url = ""
+    """A streaming replica of ``url`` (postgres-replica only)."""
 
     def prepare(self) -> None:
         """An empty bench database (dropped and created again)."""
@@ -56,6 +59,7 @@ class Postgres(Database):
     def __init__(self) -> None:
         self.admin_url = POSTGRES_URL
         self.url = _with_db(POSTGRES_URL, DB_NAME)
+        self._postmaster: int | None = None
 
     def _run(self, url: str, *statements: str) -> Any:
         import asyncpg
@@ -85,14 +89,28 @@ class Postgres(Database):
     def trim(self, rows: int) -> None:
         self._run(self.url, f"DELETE FROM items WHERE id > {int(rows)}", "VACUUM ANALYZE items")
 
+    def postmaster(self) -> int:
+        """The server's postmaster: the parent of our own backend (other PostgreSQL
+        servers on this machine, such as the tests' private ones, are not counted)."""
+        if self._postmaster is None:
+            import asyncpg
+
+            async def go() -> int:
+                conn = await asyncpg.connect(self.admin_url)
+                try:
+                    return procs.parent(await conn.fetchval("SELECT pg_backend_pid()"))
+                finally:
+                    await conn.close()
+
+            self._postmaster = asyncio.run(go())
+        return self._postmaster
+
     def pids(self) -> list[int]:
         """The postmaster, its helpers, and the client backends of the bench database only."""
         found = []
-        for pid in procs.all_pids():
+        for pid in procs.tree(self.postmaster()):
             cmd = procs.cmdline(pid)
-            if cmd.startswith("/usr/lib/postgresql/") or (
-                cmd.startswith("postgres:") and ("(" not in cmd or f" {DB_NAME} " in cmd)
-            ):
+            if not cmd.startswith("postgres:") or "(" not in cmd or f" {DB_NAME} " in cmd:
                 found.append(pid)
         return found
 
@@ -107,6 +125,7 @@ class Mysql(Database):
     def __init__(self) -> None:
         self.admin_url = MYSQL_URL
         self.url = _with_db(MYSQL_URL, DB_NAME)
+        self._server: int | None = None
 
     def _run(self, url: str, *statements: str) -> Any:
         import aiomysql
@@ -148,11 +167,10 @@ class Mysql(Database):
         self._run(self.url, f"DELETE FROM items WHERE id > {int(rows)}", "ANALYZE TABLE items")
 
     def pids(self) -> list[int]:
-        return [
-            p
-            for p in procs.all_pids()
-            if procs.cmdline(p).split("/")[-1].split(" ")[0] in ("mariadbd", "mysqld")
-        ]
+        """The server listening on MYSQL_URL's port (not the tests' Galera nodes)."""
+        if self._server is None:
+            self._server = procs.listener(urlsplit(self.url).port or 3306)
+        return [self._server] if self._server else []
 
     def version(self) -> str:
         text = self._run(self.url, "SELECT VERSION()")[0][0]
@@ -287,6 +305,10 @@ class Mongo(Database):
 
 
 def open_database(backend: str) -> Database:
+    if backend == "postgres-replica":
+        from .cluster import PostgresReplica
+
+        return PostgresReplica()
     kinds: dict[str, type[Database]] = {
         "postgres": Postgres,
         "mysql": Mysql,

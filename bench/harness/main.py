@@ -11,15 +11,17 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import configs, dbs, load, procs, report, verify, wrk
+from . import configs, dbs, load, otlp, procs, report, verify, wrk
 from .env import CRUDROUTER_VENV, VENV
 
-BACKENDS = ("sqlite", "postgres", "mysql", "mongo")
-LOGS = Path(tempfile.gettempdir()) / "omnicrud-bench-logs"
+BACKENDS = ("sqlite", "postgres", "postgres-replica", "mysql", "mongo")
+LOGS = Path(tempfile.gettempdir()) / "omnicrud-bench-logs" / str(os.getpid())
+DURATION, WARMUP = 5, 2
+"""Seconds per run by default: what fits a full run into ~40 minutes on 2 cores."""
 
 
 def parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -28,8 +30,13 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--configs", default="", help="subset, e.g. reference,omnicrud (default all)")
     p.add_argument("--scenarios", default="", help="subset of get_one,list,patch,post")
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--duration", type=int, default=15)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--duration", type=int, default=DURATION, help="measured seconds per run")
+    p.add_argument("--warmup", type=int, default=WARMUP, help="warm-up seconds per run")
+    p.add_argument(
+        "--every-round",
+        action="store_true",
+        help="run hello, the peers and the auth configs in every round too (default: round 1)",
+    )
     p.add_argument("--rows", type=int, default=10_000)
     p.add_argument("--wrk-cpu", default="1", help="CPU list to pin wrk to ('' = none)")
     p.add_argument("--quick", action="store_true", help="1 round, 1 s warm-up + 4 s: a smoke run")
@@ -44,12 +51,40 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     return args
 
 
+_receiver: otlp.Receiver | None = None
+
+
+def receiver() -> otlp.Receiver:
+    """The OTLP receiver of the omnicrud-trace config, started once per run."""
+    global _receiver
+    if _receiver is None:
+        _receiver = otlp.Receiver()
+    return _receiver
+
+
 def _env(config: configs.Config, db: dbs.Database) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMNICRUD_", "BENCH_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OMNICRUD_", "BENCH_", "OTEL_"))
+    }
     env.update(BENCH_BACKEND=db.name, BENCH_URL=db.url, DATABASE_URL=db.url)
-    env["OMNICRUD_POOL_SIZE"] = str(configs.POOL)
+    env["OMNICRUD_POOL_SIZE"] = str(config.pool)
+    env["OMNICRUD_CURSOR_SECRET"] = configs.CURSOR_SECRET
     env.update(config.lua_env)
+    env.update(config.env)
+    if config.otlp:
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = receiver().url
+    if config.replica:
+        env["OMNICRUD_READ_URLS"] = db.read_url
     return env
+
+
+def probe_for(config: configs.Config, db: dbs.Database) -> Callable[[], dict[str, float]] | None:
+    """What else to count during a run: the OTLP receiver's traffic, the DB CPU split."""
+    if config.otlp:
+        return receiver().stats
+    from .cluster import PostgresReplica
+
+    return db.split if isinstance(db, PostgresReplica) else None
 
 
 def with_api_key(config: configs.Config, db: dbs.Database) -> configs.Config:
@@ -70,7 +105,7 @@ def with_api_key(config: configs.Config, db: dbs.Database) -> configs.Config:
 
 
 def start(config: configs.Config, db: dbs.Database, ready: str | None = None) -> procs.Server:
-    LOGS.mkdir(exist_ok=True)
+    LOGS.mkdir(parents=True, exist_ok=True)
     port = procs.free_port()
     server = procs.Server(
         config.name,
@@ -99,6 +134,8 @@ def load_data(db: dbs.Database, rows: int) -> None:
 
 def verify_reference(db: dbs.Database, cfgs: list[configs.Config], rows: int) -> dict[str, Any]:
     found: dict[str, Any] = {}
+    if not {"reference", "omnicrud"} <= {c.name for c in cfgs}:
+        return {}
     for config in cfgs:
         if config.name in ("reference", "omnicrud"):
             server = start(config, db)
@@ -128,11 +165,15 @@ def run_backend(args: argparse.Namespace, backend: str, load_opts: wrk.Load) -> 
         runs: dict[str, dict[str, list[dict[str, float]]]] = {}
         for round_no in range(1, args.rounds + 1):
             for config in map(lambda c: with_api_key(c, db), cfgs):
+                if config.once and round_no > 1 and not args.every_round:
+                    continue
                 scenarios = [
                     s
                     for s in config.scenarios
                     if not args.scenarios or s == "hello" or s in args.scenarios.split(",")
                 ]
+                if not scenarios:
+                    continue
                 server = start(config, db)
                 try:
                     for scenario in scenarios:
@@ -143,10 +184,11 @@ def run_backend(args: argparse.Namespace, backend: str, load_opts: wrk.Load) -> 
                             server.pid,
                             db.pids,
                             config.lua_env,
+                            probe_for(config, db),
                         )
                         runs.setdefault(config.name, {}).setdefault(scenario, []).append(result)
                         print(
-                            f"  round {round_no} {config.name:10} {scenario:8} "
+                            f"  round {round_no} {config.name:19} {scenario:11} "
                             f"{result['rps']:8,.0f} req/s  p50 {result['p50_ms']:6.2f} ms  "
                             f"p99 {result['p99_ms']:7.2f} ms  errors {result['errors']:.0f}  "
                             f"CPU µs/req server {result['server_cpu_us']:.0f} "
@@ -162,6 +204,7 @@ def run_backend(args: argparse.Namespace, backend: str, load_opts: wrk.Load) -> 
             for name, by_scenario in runs.items()
         }
         ratio = report.ratios(summary)
+        variant = report.variants(summary)
         notes = [f"{c.name} {s}: {why}" for c in cfgs for s, why in c.notes.items()] + [
             f"{peer}: cannot run: {why}"
             for peer, why in configs.MISSING_PEERS.get(backend, {}).items()
@@ -180,12 +223,14 @@ def run_backend(args: argparse.Namespace, backend: str, load_opts: wrk.Load) -> 
                 "warmup": args.warmup,
                 "duration": args.duration,
                 "rounds": args.rounds,
+                "once_only": not args.every_round,
                 "wrk_cpu": args.wrk_cpu,
                 "rows": args.rows,
             },
             "summary": summary,
             "ratios": ratio,
-            "targets": report.targets(backend, summary, ratio),
+            "variants": variant,
+            "targets": report.targets(backend, summary, ratio, variant),
             "notes": notes,
             "verification": verification,
             "runs": runs,
@@ -288,17 +333,52 @@ def wrk_version() -> str:
     return text.split()[1] if text else "?"
 
 
+SETUP_S = {"postgres-replica": 60.0, "mongo": 40.0}
+"""Seconds before a backend's first run (load the data, verify; a cluster to start)."""
+PER_SERVER_S, PER_RUN_S = 3.0, 1.5
+"""A server's start and stop; a run's settling and wrk start-up."""
+
+
+def estimate(args: argparse.Namespace) -> float:
+    """Seconds the run should take on an otherwise idle 2-core machine."""
+    total = 0.0
+    for backend in args.backends.split(","):
+        cfgs = configs.configs_for(backend) if backend in BACKENDS else []
+        if args.configs:
+            cfgs = [c for c in cfgs if c.name in args.configs.split(",")]
+        total += SETUP_S.get(backend, 25.0)
+        for round_no in range(1, args.rounds + 1):
+            for config in cfgs:
+                if config.once and round_no > 1 and not args.every_round:
+                    continue
+                runs = [
+                    s
+                    for s in config.scenarios
+                    if not args.scenarios or s == "hello" or s in args.scenarios.split(",")
+                ]
+                if runs:
+                    total += PER_SERVER_S + len(runs) * (args.warmup + args.duration + PER_RUN_S)
+    return total
+
+
 def main(argv: Sequence[str]) -> int:
     args = parse(argv)
     load_opts = wrk.Load(args.duration, args.warmup, args.wrk_cpu, args.rows)
+    began = time.monotonic()
+    print(f"bench: estimated {estimate(args) / 60:.0f} min on an idle 2-core machine", flush=True)
     summaries = []
-    for backend in args.backends.split(","):
-        if backend not in BACKENDS:
-            sys.exit(f"bench: unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
-        data = run_backend(args, backend, load_opts)
-        path = report.write_json(backend, data)
-        print(f"  wrote {path}")
-        summaries.append(data)
+    try:
+        for backend in args.backends.split(","):
+            if backend not in BACKENDS:
+                sys.exit(f"bench: unknown backend {backend!r} (choose from {', '.join(BACKENDS)})")
+            data = run_backend(args, backend, load_opts)
+            path = report.write_json(backend, data)
+            print(f"  wrote {path}")
+            summaries.append(data)
+    finally:
+        if _receiver is not None:
+            _receiver.close()
+    print(f"bench: took {(time.monotonic() - began) / 60:.1f} min", flush=True)
     readme = report.write_markdown()
     print(f"\nwrote {readme}\n")
     for data in summaries:

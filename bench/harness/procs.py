@@ -41,6 +41,31 @@ def cpu_ticks(pids: Iterable[int]) -> int:
     return total
 
 
+def parent(pid: int) -> int:
+    fields = _stat(pid)
+    if fields is None:
+        raise RuntimeError(f"process {pid} is gone")
+    return int(fields[1])
+
+
+def listener(port: int) -> int | None:
+    """The process listening on loopback/any TCP ``port`` (the database server's own)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
+    for pid in all_pids():
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    if os.readlink(f"/proc/{pid}/fd/{fd}") in inodes:
+                        return pid
+    return None
+
+
 def all_pids() -> list[int]:
     return [int(p) for p in os.listdir("/proc") if p.isdigit()]
 

@@ -79,8 +79,12 @@ def measure(
     server_pid: int,
     db_pids: Callable[[], Sequence[int]],
     extra_env: dict[str, str],
+    probe: Callable[[], dict[str, float]] | None = None,
 ) -> dict[str, float]:
-    """Warm up, then one measured run: throughput, latency, errors, CPU per request."""
+    """Warm up, then one measured run: throughput, latency, errors, CPU per request.
+
+    ``probe`` returns cumulative counters (CPU µs of a helper process, bytes received...):
+    the result has each one's growth during the measured run per request."""
     waited = settle(lambda: [*procs.tree(server_pid), *db_pids()])
     if load.warmup:
         _wrk(load, load.warmup, scenario, port, extra_env)
@@ -92,6 +96,7 @@ def measure(
         procs.machine_busy_ticks(),
         os.times(),
     )
+    probed = probe() if probe else {}
     result = _wrk(load, load.duration, scenario, port, extra_env)
     server = procs.tree(server_pid)
     database = sorted(set(database) | set(db_pids()))
@@ -102,6 +107,7 @@ def measure(
         os.times(),
     )
     requests = max(int(result["requests"]), 1)
+    extra = {k: (v - probed[k]) / requests for k, v in (probe() if probe else {}).items()}
     tick_us = 1e6 / procs.TICK
     wrk_s = (after[3].children_user + after[3].children_system) - (
         before[3].children_user + before[3].children_system
@@ -133,4 +139,5 @@ def measure(
         # wrk counts a timeout only when the late response arrives: no response at all
         # within the run shows as 0 requests and 0 errors.
         "stalled": 1.0 if result["requests"] == 0 else 0.0,
+        **extra,
     }
