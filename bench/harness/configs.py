@@ -116,7 +116,6 @@ def authenticated() -> list[Config]:
             ("get_one",),
             ready_path="/livez",
             lua_env={**env, "BENCH_AUTHORIZATION": f"Bearer {_bench_token()}"},
-            once=True,
         ),
         Config(
             "omnicrud-key",
@@ -124,7 +123,6 @@ def authenticated() -> list[Config]:
             ready_path="/livez",
             lua_env=env,
             api_key=True,
-            once=True,
         ),
     ]
 
