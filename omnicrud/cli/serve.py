@@ -57,7 +57,7 @@ def serve(args: argparse.Namespace) -> int:
             "write everything (see README: Authentication)",
             args.host,
         )
-    ops.prepare_serve(args.workers)
+    ops.prepare_serve(args.workers, settings)
     signal.signal(signal.SIGTERM, _exit_zero)  # uvicorn re-raises SIGTERM once it has drained
     log.info("%s -> http://%s:%s/docs", deployment.masked_url, args.host, args.port)
     options: dict[str, Any] = {

@@ -55,9 +55,11 @@ def configure_logging(
     return logs.configure(fmt, level, access_log and settings.access_log)
 
 
-def prepare_serve(workers: int) -> None:
-    """Before uvicorn starts (and forks workers): the metrics' multiprocess directory."""
-    metrics.prepare_multiprocess(workers)
+def prepare_serve(workers: int, settings: Settings) -> None:
+    """Before uvicorn starts (and forks workers): the metrics' multiprocess directory
+    (none when metrics are off)."""
+    if settings.metrics:
+        metrics.prepare_multiprocess(workers)
 
 
 def fastapi_telemetry() -> TelemetryConfig:
