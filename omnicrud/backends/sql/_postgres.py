@@ -174,10 +174,6 @@ class PostgresStorage(SqlStorage):
         return None
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
-        if self.replicas is not None:
-            routed = await self.replicas.fetch(plan, args)
-            if routed is not None:
-                return routed
         async with self._deadline(), self._pool().acquire() as conn:
             rows: list[Record] = await conn.fetch(plan.sql, *plan.params(args))
             return rows
