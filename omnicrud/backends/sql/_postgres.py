@@ -89,7 +89,8 @@ class PostgresStorage(SqlStorage):
                 min_size=min(2, s.pool_size),
                 max_size=s.pool_size,
                 timeout=s.connect_timeout,
-                command_timeout=s.query_timeout,
+                # No command_timeout: _deadline() is the one client-side timer of a call;
+                # statement_timeout stops slow statements on the server.
                 statement_cache_size=1024,
                 reset=_keep_session,
                 server_settings={
@@ -97,7 +98,7 @@ class PostgresStorage(SqlStorage):
                     "application_name": "omnicrud",
                 },
             )
-            async with self.pool.acquire() as conn:
+            async with self._deadline(), self.pool.acquire() as conn:
                 icu = await conn.fetchval(
                     "SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'"
                 )
@@ -126,10 +127,14 @@ class PostgresStorage(SqlStorage):
             except (TimeoutError, OSError, asyncpg.PostgresError):
                 pool.terminate()
 
+    def _budget(self) -> float:
+        return self.settings.pool_timeout + self.settings.query_timeout
+
     def _deadline(self) -> asyncio.Timeout:
-        """Bounds waiting for a connection plus the statement (asyncio.timeout is cheaper
-        than ``acquire(timeout=...)``, which runs ``wait_for`` in a new task)."""
-        return asyncio.timeout(self.settings.pool_timeout + self.settings.query_timeout)
+        """The one client-side timer of a database call: waiting for a connection plus its
+        statements (``acquire(timeout=...)`` would run ``wait_for`` in a new task, and the
+        pool has no ``command_timeout`` arming a second timer per statement)."""
+        return asyncio.timeout(self._budget())
 
     def _pool(self) -> asyncpg.Pool:
         if self.pool is None:
@@ -138,7 +143,7 @@ class PostgresStorage(SqlStorage):
 
     async def server_version(self) -> str:
         try:
-            async with self._pool().acquire(timeout=self.settings.pool_timeout) as conn:
+            async with self._deadline(), self._pool().acquire() as conn:
                 version = await conn.fetchval("SHOW server_version")
         except OmnicrudError:
             raise
