@@ -21,6 +21,7 @@ from omnicrud.core.resources import Resource
 
 from ._base import Failure, Record, SqlStorage, connect_reason
 from ._pg_replicas import POSITION, PgReplicas
+from ._positions import Positions, Waiter
 from ._replicas import ReplicaSet, split_urls
 from ._statements import Plan, Statements
 
@@ -80,6 +81,7 @@ class PostgresStorage(SqlStorage):
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
         self.replicas: ReplicaSet[asyncpg.Pool] | None = None
+        self.positions = Positions(self._pooled_position, self._budget())
 
     async def connect(self) -> None:
         s = self.settings
@@ -117,6 +119,7 @@ class PostgresStorage(SqlStorage):
             await self.replicas.start()
 
     async def close(self) -> None:
+        await self.positions.close()
         replicas, self.replicas = self.replicas, None
         if replicas is not None:
             await replicas.stop()
@@ -187,40 +190,58 @@ class PostgresStorage(SqlStorage):
         plan = self.sql.insert(res)
         async with self._deadline(), self._pool().acquire() as conn:
             if len(rows) == 1:
-                one: list[Record] = [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
-                await self._position(conn)
-                return one
-            # fetchmany pipelines the rows and ends with one Sync: all rows commit or none.
-            many: list[Record] = await conn.fetchmany(plan.sql, [plan.params(r) for r in rows])
-            await self._position(conn)
-            return many
+                out: list[Record] = [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
+            else:
+                # fetchmany pipelines the rows and ends with one Sync: all commit or none.
+                out = await conn.fetchmany(plan.sql, [plan.params(r) for r in rows])
+            waiter = await self._position(conn)
+        if waiter is not None:
+            self._wrote(await waiter)
+        return out
 
     async def update_row(
         self, res: Resource, plan: Plan, args: list[Any], id: int
     ) -> Record | None:
         async with self._deadline(), self._pool().acquire() as conn:
             row: Record | None = await conn.fetchrow(plan.sql, *plan.params(args))
-            if row is not None:
-                await self._position(conn)
-            return row
+            waiter = None if row is None else await self._position(conn)
+        if waiter is not None:
+            self._wrote(await waiter)
+        return row
 
     async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
         async with self._deadline(), self._pool().acquire() as conn:
             status: str = await conn.execute(plan.sql, *plan.params(args))
             count = int(status.rpartition(" ")[2])
-            if count:
-                await self._position(conn)
+            waiter = await self._position(conn) if count else None
+        if waiter is not None:
+            self._wrote(await waiter)
         return count
 
-    async def _position(self, conn: asyncpg.Connection) -> None:
-        """The commit's end position, for the response's Omnicrud-Consistency token (only
-        inside a request); not knowing it is no reason to fail a committed write."""
+    async def _position(self, conn: asyncpg.Connection) -> Waiter | None:
+        """Right after a commit, inside a request (the Omnicrud-Consistency token): the
+        position read now on ``conn``, or, while another read is running, the waiter for
+        the next one (``_positions``), to await after releasing ``conn``."""
         if consistency.current() is None:
-            return
+            return None
+        waiter = self.positions.claim()
+        if waiter is not None:
+            return waiter
         try:
             position: str | None = await conn.fetchval(POSITION)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-            return
+            position = None  # not knowing it is no reason to fail a committed write
+        finally:
+            self.positions.done()
+        self._wrote(position)
+        return None
+
+    async def _pooled_position(self) -> str | None:
+        async with self._pool().acquire() as conn:
+            position: str | None = await conn.fetchval(POSITION)
+        return position
+
+    def _wrote(self, position: str | None) -> None:
         if self.replicas is not None:
             self.replicas.wrote(position)
         else:
