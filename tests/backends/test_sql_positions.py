@@ -1,5 +1,6 @@
 """The Omnicrud-Consistency position of PostgreSQL writes: one probe per batch of writes
-under concurrency, never one read before the write's commit."""
+under concurrency, never one read before the write's commit record (found in the WAL with
+pg_walinspect)."""
 
 from __future__ import annotations
 
@@ -40,21 +41,37 @@ async def _current(storage: PostgresStorage) -> int:
     return lsn(await storage.pool.fetchval("SELECT pg_current_wal_lsn()::text"))
 
 
-async def _write(storage: PostgresStorage, id: int, step: int) -> tuple[int, int]:
-    """The position a write answered, and the primary's position before it began."""
+async def _write(storage: PostgresStorage, id: int, step: int) -> tuple[int, int, int]:
+    """The position a write answered, the primary's position before it began, the row."""
     session = consistency.Session(read_only=False)
     token = consistency.begin(session)
     try:
         before = await _current(storage)
         values = {"price": float(step), "updated_at": now()}
         if step % 3 == 0:
-            await storage.create(items, [_row(id)])
+            id = (await storage.create(items, [_row(id)]))[0]["id"]
         else:
             await storage.update(items, id, values, None)
     finally:
         consistency.end(token)
     assert session.written is not None
-    return lsn(session.written), before
+    return lsn(session.written), before, id
+
+
+async def _commit_ends(storage: PostgresStorage, ids: list[int], since: int) -> dict[int, int]:
+    """Row id -> end of the WAL commit record of the transaction that last wrote it."""
+    assert storage.pool is not None
+    async with storage.pool.acquire() as conn:
+        await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        rows = await conn.fetch(
+            "SELECT i.id, w.end_lsn::text FROM items i"
+            " JOIN pg_get_wal_records_info($2::pg_lsn, pg_current_wal_lsn()) w"
+            " ON w.xid = i.xmin::text::xid AND w.record_type = 'COMMIT'"
+            " WHERE i.id = ANY($1::bigint[])",
+            ids,
+            since,
+        )
+    return {row[0]: lsn(row[1]) for row in rows}
 
 
 def test_concurrent_writes_share_position_probes(pg: Env) -> None:
@@ -70,9 +87,10 @@ def test_concurrent_writes_share_position_probes(pg: Env) -> None:
     results = pg.run(burst())
     shared = storage.positions.probes - probes
     assert 0 < shared < WRITERS // 2, shared
-    for position, before in results:
-        assert position > before  # the write's own commit record lies beyond ``before``
-    assert pg.run(_current(storage)) >= max(p for p, _ in results)
+    ends = pg.run(_commit_ends(storage, [id for *_, id in results], min(b for _, b, _ in results)))
+    assert len(ends) == WRITERS
+    for position, _, id in results:
+        assert position >= ends[id], (id, position, ends[id])
 
 
 def test_a_lone_write_reads_its_position_on_its_connection(pg: Env) -> None:
@@ -80,8 +98,8 @@ def test_a_lone_write_reads_its_position_on_its_connection(pg: Env) -> None:
     assert isinstance(storage, PostgresStorage)
     (row,) = pg.run(storage.create(items, [_row(-1)]))
     probes = storage.positions.probes
-    position, before = pg.run(_write(storage, row["id"], 1))
-    assert position > before
+    position, before, id = pg.run(_write(storage, row["id"], 1))
+    assert position >= pg.run(_commit_ends(storage, [id], before))[id]
     assert storage.positions.probes == probes
 
 

@@ -100,9 +100,9 @@ def test_read_your_writes_across_processes_on_the_delayed_replica(pair: list[Ser
 
 
 def test_read_your_writes_under_concurrent_writes(pg_cluster: PgCluster, tmp_path: Path) -> None:
-    """Concurrent writes share position probes (``_positions``): each token must still
-    cover its own commit, checked on the replica that applies WAL at once, where a token
-    read before the commit would be served the previous version."""
+    """Concurrent writes share position probes (``_positions``); each token still brings
+    its own write back from the other process. (That every position covers its commit
+    record is checked exactly, in the WAL, by tests/backends/test_sql_positions.py.)"""
     fast = pg_cluster.replica_urls[0]
     a, b = serve(pg_cluster, tmp_path, [fast]), serve(pg_cluster, tmp_path, [fast])
     stale: list[tuple[int, int, int, str]] = []
