@@ -51,7 +51,7 @@ class PgReplicas:
             min_size=1,
             max_size=s.pool_size,
             timeout=s.connect_timeout,
-            # No command_timeout: every use is bounded by one asyncio.timeout in _replicas.
+            command_timeout=s.query_timeout,
             statement_cache_size=1024,
             server_settings=self._server_settings,
         )

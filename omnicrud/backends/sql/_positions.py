@@ -20,11 +20,10 @@ Waiter = asyncio.Future[str | None]
 
 
 class Positions:
-    def __init__(self, probe: Callable[[], Awaitable[str | None]], budget: float) -> None:
-        """``probe`` reads the primary's position on a pooled connection; ``budget`` bounds
-        it (connection wait included)."""
+    def __init__(self, probe: Callable[[], Awaitable[str | None]]) -> None:
+        """``probe`` reads the primary's position on a pooled connection, within the
+        timeouts of any database call."""
         self._probe = probe
-        self._budget = budget
         self._busy = False
         self._waiting: list[Waiter] = []
         self._task: asyncio.Task[None] | None = None
@@ -60,8 +59,7 @@ class Positions:
         position: str | None = None
         try:
             self.probes += 1
-            async with asyncio.timeout(self._budget):
-                position = await self._probe()
+            position = await self._probe()
         except Exception:
             position = None  # not knowing it is no reason to fail committed writes
         finally:

@@ -20,6 +20,7 @@ from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
 from ._base import Failure, Record, SqlStorage, connect_reason
+from ._pg_call import Call
 from ._pg_replicas import POSITION, PgReplicas
 from ._positions import Positions, Waiter
 from ._replicas import ReplicaSet, split_urls
@@ -81,7 +82,7 @@ class PostgresStorage(SqlStorage):
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
         self.replicas: ReplicaSet[asyncpg.Pool] | None = None
-        self.positions = Positions(self._pooled_position, self._budget())
+        self.positions = Positions(self._pooled_position)
 
     async def connect(self) -> None:
         s = self.settings
@@ -91,7 +92,7 @@ class PostgresStorage(SqlStorage):
                 min_size=min(2, s.pool_size),
                 max_size=s.pool_size,
                 timeout=s.connect_timeout,
-                # No command_timeout: _deadline() is the one client-side timer of a call;
+                # No command_timeout: Call is the one client-side timer of a call;
                 # statement_timeout stops slow statements on the server.
                 statement_cache_size=1024,
                 reset=_keep_session,
@@ -100,7 +101,7 @@ class PostgresStorage(SqlStorage):
                     "application_name": "omnicrud",
                 },
             )
-            async with self._deadline(), self.pool.acquire() as conn:
+            async with Call(self.pool, self._budget()) as conn:
                 icu = await conn.fetchval(
                     "SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'"
                 )
@@ -133,11 +134,9 @@ class PostgresStorage(SqlStorage):
     def _budget(self) -> float:
         return self.settings.pool_timeout + self.settings.query_timeout
 
-    def _deadline(self) -> asyncio.Timeout:
-        """The one client-side timer of a database call: waiting for a connection plus its
-        statements (``acquire(timeout=...)`` would run ``wait_for`` in a new task, and the
-        pool has no ``command_timeout`` arming a second timer per statement)."""
-        return asyncio.timeout(self._budget())
+    def _call(self) -> Call:
+        """A pooled connection for one database call, under one timer (``_pg_call``)."""
+        return Call(self._pool(), self._budget())
 
     def _pool(self) -> asyncpg.Pool:
         if self.pool is None:
@@ -146,7 +145,7 @@ class PostgresStorage(SqlStorage):
 
     async def server_version(self) -> str:
         try:
-            async with self._deadline(), self._pool().acquire() as conn:
+            async with self._call() as conn:
                 version = await conn.fetchval("SHOW server_version")
         except OmnicrudError:
             raise
@@ -182,13 +181,13 @@ class PostgresStorage(SqlStorage):
         return None
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             rows: list[Record] = await conn.fetch(plan.sql, *plan.params(args))
             return rows
 
     async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
         plan = self.sql.insert(res)
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             if len(rows) == 1:
                 out: list[Record] = [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
             else:
@@ -202,7 +201,7 @@ class PostgresStorage(SqlStorage):
     async def update_row(
         self, res: Resource, plan: Plan, args: list[Any], id: int
     ) -> Record | None:
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             row: Record | None = await conn.fetchrow(plan.sql, *plan.params(args))
             waiter = None if row is None else await self._position(conn)
         if waiter is not None:
@@ -210,7 +209,7 @@ class PostgresStorage(SqlStorage):
         return row
 
     async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             status: str = await conn.execute(plan.sql, *plan.params(args))
             count = int(status.rpartition(" ")[2])
             waiter = await self._position(conn) if count else None
@@ -237,7 +236,7 @@ class PostgresStorage(SqlStorage):
         return None
 
     async def _pooled_position(self) -> str | None:
-        async with self._pool().acquire() as conn:
+        async with self._call() as conn:
             position: str | None = await conn.fetchval(POSITION)
         return position
 
