@@ -99,6 +99,39 @@ def test_read_your_writes_across_processes_on_the_delayed_replica(pair: list[Ser
         assert [row["price"] for row in listed.json()["items"]] == [11]
 
 
+def test_read_your_writes_under_concurrent_writes(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    """Concurrent writes share position probes (``_positions``); each token still brings
+    its own write back from the other process. (That every position covers its commit
+    record is checked exactly, in the WAL, by tests/backends/test_sql_positions.py.)"""
+    fast = pg_cluster.replica_urls[0]
+    a, b = serve(pg_cluster, tmp_path, [fast]), serve(pg_cluster, tmp_path, [fast])
+    stale: list[tuple[int, int, int, str]] = []
+    done: list[int] = []
+
+    def writer(n: int) -> None:
+        with httpx.Client(timeout=10) as http:
+            item = http.post(f"{a.url}/items", json={"name": f"c{n}", "price": 0}).json()["id"]
+            for round_ in range(1, 16):
+                changed = http.patch(f"{a.url}/items/{item}", json={"price": round_})
+                token = changed.headers.get(HEADER, "")
+                read = http.get(f"{b.url}/items/{item}", headers={HEADER: token})
+                if changed.status_code != 200 or read.json()["price"] != round_:
+                    stale.append((item, round_, changed.status_code, read.text))
+        done.append(n)
+
+    try:
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    finally:
+        a.stop()
+        b.stop()
+    assert stale == []
+    assert len(done) == 16
+
+
 def test_a_forged_token_is_ignored(pair: list[Server]) -> None:
     a, b = pair
     with httpx.Client(timeout=10) as http:

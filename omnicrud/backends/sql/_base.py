@@ -32,6 +32,7 @@ from omnicrud.core.storage import OwnerFilter, Row
 
 from . import _shared
 from ._children import children_plan, children_where
+from ._replicas import ReplicaSet
 from ._statements import Plan, Statements
 from .schema import constraint_name
 
@@ -76,6 +77,8 @@ class SqlStorage:
     database_url: str
     """The unmasked URL: migrations open their own connection with it."""
     settings: Settings
+    replicas: ReplicaSet[Any] | None = None
+    """Read replicas (``OMNICRUD_READ_URLS``): ``_read`` routes to them."""
 
     def __init__(self, resources: Sequence[Resource], statements: Statements) -> None:
         self.resources = list(resources)
@@ -117,7 +120,7 @@ class SqlStorage:
         raise NotImplementedError
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
-        """Run a read; no transaction round trips."""
+        """Run a read on the primary; no transaction round trips."""
         raise NotImplementedError
 
     async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
@@ -145,21 +148,22 @@ class SqlStorage:
         return Unavailable(f"the {self.backend_name} database is unreachable or timed out")
 
     async def _read(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
-        """A read, retried once when the connection was lost (pools reconnect)."""
-        try:
-            return await self.fetch(plan, args)
-        except OmnicrudError:
-            raise
-        except Exception as exc:
-            failure = self.classify(exc)
-            if failure is None or failure.kind != "lost":
-                raise self._error(exc, failure) from exc
-        try:
-            return await self.fetch(plan, args)
-        except OmnicrudError:
-            raise
-        except Exception as exc:
-            raise self._error(exc, self.classify(exc)) from exc
+        """A read, on a replica when one may serve it (``_replicas``), else on the primary;
+        retried once (routed again) when the connection was lost (pools reconnect)."""
+        for attempt in (1, 2):
+            if self.replicas is not None:
+                routed: list[Record] | None = await self.replicas.fetch(plan, args)
+                if routed is not None:
+                    return routed
+            try:
+                return await self.fetch(plan, args)
+            except OmnicrudError:
+                raise
+            except Exception as exc:
+                failure = self.classify(exc)
+                if attempt == 2 or failure is None or failure.kind != "lost":
+                    raise self._error(exc, failure) from exc
+        raise AssertionError("unreachable")
 
     def _error(self, exc: BaseException, failure: Failure | None) -> OmnicrudError:
         hooks.db_error(failure.kind if failure is not None else "other")

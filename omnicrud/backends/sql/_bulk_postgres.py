@@ -23,12 +23,12 @@ class PostgresBulk(BulkSql, PostgresStorage):
     async def load_rows(self, res: Resource, rows: Sequence[Row]) -> None:
         columns = raw_columns(res)
         records = [tuple(row[c] for c in columns) for row in rows]
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             await conn.copy_records_to_table(res.name, records=records, columns=list(columns))
 
     async def probe(self, res: Resource, row: Row) -> BaseException | None:
         columns = raw_columns(res)
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             try:
                 async with conn.transaction():
                     await conn.copy_records_to_table(
@@ -41,7 +41,7 @@ class PostgresBulk(BulkSql, PostgresStorage):
                 return exc
 
     async def reserve_past(self, res: Resource, id: int) -> None:
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             sequence = await conn.fetchval("SELECT pg_get_serial_sequence($1, 'id')", res.name)
             if sequence is None:
                 return

@@ -262,10 +262,6 @@ class MysqlStorage(SqlStorage):
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
         # The hot path: _conn() inlined (a generator-based context manager costs ~10 µs).
-        if self.replicas is not None:
-            routed = await self.replicas.fetch(plan, args)
-            if routed is not None:
-                return routed
         pool = self.pool
         if pool is None:
             raise Unavailable("the MySQL pool is not open")

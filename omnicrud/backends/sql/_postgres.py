@@ -20,7 +20,9 @@ from omnicrud.core.registry import mask_url
 from omnicrud.core.resources import Resource
 
 from ._base import Failure, Record, SqlStorage, connect_reason
+from ._pg_call import Call
 from ._pg_replicas import POSITION, PgReplicas
+from ._positions import Positions, Waiter
 from ._replicas import ReplicaSet, split_urls
 from ._statements import Plan, Statements
 
@@ -80,6 +82,7 @@ class PostgresStorage(SqlStorage):
         self.settings = settings
         self.pool: asyncpg.Pool | None = None
         self.replicas: ReplicaSet[asyncpg.Pool] | None = None
+        self.positions = Positions(self._pooled_position)
 
     async def connect(self) -> None:
         s = self.settings
@@ -89,7 +92,8 @@ class PostgresStorage(SqlStorage):
                 min_size=min(2, s.pool_size),
                 max_size=s.pool_size,
                 timeout=s.connect_timeout,
-                command_timeout=s.query_timeout,
+                # No command_timeout: Call is the one client-side timer of a call;
+                # statement_timeout stops slow statements on the server.
                 statement_cache_size=1024,
                 reset=_keep_session,
                 server_settings={
@@ -97,7 +101,7 @@ class PostgresStorage(SqlStorage):
                     "application_name": "omnicrud",
                 },
             )
-            async with self.pool.acquire() as conn:
+            async with Call(self.pool, self._budget()) as conn:
                 icu = await conn.fetchval(
                     "SELECT count(*) FROM pg_collation WHERE collname = 'und-x-icu'"
                 )
@@ -116,6 +120,7 @@ class PostgresStorage(SqlStorage):
             await self.replicas.start()
 
     async def close(self) -> None:
+        await self.positions.close()
         replicas, self.replicas = self.replicas, None
         if replicas is not None:
             await replicas.stop()
@@ -126,10 +131,12 @@ class PostgresStorage(SqlStorage):
             except (TimeoutError, OSError, asyncpg.PostgresError):
                 pool.terminate()
 
-    def _deadline(self) -> asyncio.Timeout:
-        """Bounds waiting for a connection plus the statement (asyncio.timeout is cheaper
-        than ``acquire(timeout=...)``, which runs ``wait_for`` in a new task)."""
-        return asyncio.timeout(self.settings.pool_timeout + self.settings.query_timeout)
+    def _budget(self) -> float:
+        return self.settings.pool_timeout + self.settings.query_timeout
+
+    def _call(self) -> Call:
+        """A pooled connection for one database call, under one timer (``_pg_call``)."""
+        return Call(self._pool(), self._budget())
 
     def _pool(self) -> asyncpg.Pool:
         if self.pool is None:
@@ -138,7 +145,7 @@ class PostgresStorage(SqlStorage):
 
     async def server_version(self) -> str:
         try:
-            async with self._pool().acquire(timeout=self.settings.pool_timeout) as conn:
+            async with self._call() as conn:
                 version = await conn.fetchval("SHOW server_version")
         except OmnicrudError:
             raise
@@ -174,52 +181,66 @@ class PostgresStorage(SqlStorage):
         return None
 
     async def fetch(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
-        if self.replicas is not None:
-            routed = await self.replicas.fetch(plan, args)
-            if routed is not None:
-                return routed
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             rows: list[Record] = await conn.fetch(plan.sql, *plan.params(args))
             return rows
 
     async def insert_rows(self, res: Resource, rows: list[list[Any]]) -> list[Record]:
         plan = self.sql.insert(res)
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             if len(rows) == 1:
-                one: list[Record] = [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
-                await self._position(conn)
-                return one
-            # fetchmany pipelines the rows and ends with one Sync: all rows commit or none.
-            many: list[Record] = await conn.fetchmany(plan.sql, [plan.params(r) for r in rows])
-            await self._position(conn)
-            return many
+                out: list[Record] = [await conn.fetchrow(plan.sql, *plan.params(rows[0]))]
+            else:
+                # fetchmany pipelines the rows and ends with one Sync: all commit or none.
+                out = await conn.fetchmany(plan.sql, [plan.params(r) for r in rows])
+            waiter = await self._position(conn)
+        if waiter is not None:
+            self._wrote(await waiter)
+        return out
 
     async def update_row(
         self, res: Resource, plan: Plan, args: list[Any], id: int
     ) -> Record | None:
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             row: Record | None = await conn.fetchrow(plan.sql, *plan.params(args))
-            if row is not None:
-                await self._position(conn)
-            return row
+            waiter = None if row is None else await self._position(conn)
+        if waiter is not None:
+            self._wrote(await waiter)
+        return row
 
     async def execute(self, plan: Plan, args: Sequence[Any]) -> int:
-        async with self._deadline(), self._pool().acquire() as conn:
+        async with self._call() as conn:
             status: str = await conn.execute(plan.sql, *plan.params(args))
             count = int(status.rpartition(" ")[2])
-            if count:
-                await self._position(conn)
+            waiter = await self._position(conn) if count else None
+        if waiter is not None:
+            self._wrote(await waiter)
         return count
 
-    async def _position(self, conn: asyncpg.Connection) -> None:
-        """The commit's end position, for the response's Omnicrud-Consistency token (only
-        inside a request); not knowing it is no reason to fail a committed write."""
+    async def _position(self, conn: asyncpg.Connection) -> Waiter | None:
+        """Right after a commit, inside a request (the Omnicrud-Consistency token): the
+        position read now on ``conn``, or, while another read is running, the waiter for
+        the next one (``_positions``), to await after releasing ``conn``."""
         if consistency.current() is None:
-            return
+            return None
+        waiter = self.positions.claim()
+        if waiter is not None:
+            return waiter
         try:
             position: str | None = await conn.fetchval(POSITION)
         except (asyncpg.PostgresError, OSError, asyncpg.InterfaceError):
-            return
+            position = None  # not knowing it is no reason to fail a committed write
+        finally:
+            self.positions.done()
+        self._wrote(position)
+        return None
+
+    async def _pooled_position(self) -> str | None:
+        async with self._call() as conn:
+            position: str | None = await conn.fetchval(POSITION)
+        return position
+
+    def _wrote(self, position: str | None) -> None:
         if self.replicas is not None:
             self.replicas.wrote(position)
         else:
