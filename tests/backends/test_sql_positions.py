@@ -80,8 +80,8 @@ def test_concurrent_writes_share_position_probes(pg: Env) -> None:
     created = pg.run(storage.create(items, [_row(i) for i in range(WRITERS)]))
     ids = [row["id"] for row in created]
 
-    async def burst() -> list[tuple[int, int]]:
-        return await asyncio.gather(*(_write(storage, id, n) for n, id in enumerate(ids)))
+    async def burst() -> list[tuple[int, int, int]]:
+        return list(await asyncio.gather(*(_write(storage, id, n) for n, id in enumerate(ids))))
 
     probes = storage.positions.probes
     results = pg.run(burst())

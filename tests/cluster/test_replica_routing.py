@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.cluster.nodes import REPORT, wait_until
 from tests.cluster.postgres import PgCluster
@@ -167,6 +168,33 @@ def test_without_the_token_reads_are_stale_at_most_the_lag(pair: list[Server]) -
     )
     assert any(status == 404 for status, _ in stale_for), "reads never went to the replica"
     assert all(seconds <= LAG + 1 for _, seconds in stale_for)
+
+
+def test_metrics_show_each_replica_lag_and_where_reads_ran(pair: list[Server]) -> None:
+    _, b = pair
+    with httpx.Client(timeout=10) as http:
+        for _ in range(5):
+            assert http.get(f"{b.url}/items?limit=1").status_code == 200
+        text = http.get(f"{b.url}/metrics").text
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+    lags = {
+        dict(k)["replica"]: v
+        for (n, k), v in samples.items()
+        if n == "omnicrud_replica_lag_seconds"
+    }
+    reads = {
+        dict(k)["target"]: v for (n, k), v in samples.items() if n == "omnicrud_replica_reads_total"
+    }
+    REPORT.append(f"PG /metrics replica lag {lags}, reads {reads}")
+    assert len(lags) == 1, lags
+    (replica, lag) = next(iter(lags.items()))
+    assert "127.0.0.1" in replica, lags
+    assert 0 <= lag <= LAG, lags
+    assert reads.get(replica, 0) >= 1, reads
 
 
 class Load:

@@ -147,6 +147,10 @@ class SqlStorage:
         log.warning("%s unavailable: %s", self.backend_name, exc.__class__.__name__)
         return Unavailable(f"the {self.backend_name} database is unreachable or timed out")
 
+    def replica_lag(self) -> dict[str, float]:
+        """Each replica's lag by masked URL (omnicrud.core.hooks.ReplicaLag, ``/metrics``)."""
+        return self.replicas.lags() if self.replicas is not None else {}
+
     async def _read(self, plan: Plan, args: Sequence[Any]) -> list[Record]:
         """A read, on a replica when one may serve it (``_replicas``), else on the primary;
         retried once (routed again) when the connection was lost (pools reconnect)."""

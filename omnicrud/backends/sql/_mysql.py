@@ -238,6 +238,14 @@ class MysqlStorage(SqlStorage):
         mariadb = "mariadb" in version.lower()
         return f"{'MariaDB' if mariadb else 'MySQL'} {version.split('-')[0]}"
 
+    def pool_stats(self) -> dict[str, int]:
+        """``omnicrud_db_pool_connections{state}`` (omnicrud.core.hooks.PoolStats)."""
+        pool = self.pool
+        if pool is None:
+            return {"idle": 0, "in_use": 0, "max": self.settings.pool_size}
+        idle = pool.freesize
+        return {"idle": idle, "in_use": pool.size - idle, "max": pool.maxsize}
+
     # ---- driver primitives
 
     def classify(self, exc: BaseException) -> Failure | None:
