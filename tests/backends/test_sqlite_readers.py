@@ -31,8 +31,9 @@ SLOW = Plan(
 """Runs until ``query_timeout`` interrupts it."""
 
 
-def _reader_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("omnicrud-sqlite-r")]
+def _reader_threads() -> set[threading.Thread]:
+    """Reader threads alive now (other tests' storages may hold some)."""
+    return {t for t in threading.enumerate() if t.name.startswith("omnicrud-sqlite-r")}
 
 
 def using(url: str, work: Callable[[SqlStorage], Awaitable[None]], **settings: Any) -> SqlStorage:
@@ -106,21 +107,25 @@ def test_read_that_cannot_start_in_time_is_unavailable(tmp_path: Path) -> None:
 
 
 def test_close_ends_the_reader_threads(tmp_path: Path) -> None:
+    before = _reader_threads()
+
     async def work(storage: SqlStorage) -> None:
         await asyncio.gather(*(storage.list(items, by_name(str(i))) for i in range(8)))
-        assert _reader_threads()
+        assert _reader_threads() - before
 
     storage = using(f"sqlite:///{tmp_path}/x.db", work)
-    assert not _reader_threads()
+    assert not _reader_threads() - before
     with pytest.raises(Unavailable):
         asyncio.run(storage.list(items, by_name("x")))
 
 
 def test_memory_database_reads_on_its_one_connection() -> None:
+    before = _reader_threads()
+
     async def work(storage: SqlStorage) -> None:
         (row,) = await storage.create(items, [item("m")])
         assert await prices(storage, "m") == [(row["id"], 1.0)]
         assert await storage.count(items, None) == 1
-        assert not _reader_threads()
+        assert not _reader_threads() - before
 
     using("sqlite:///:memory:", work)
