@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
+from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -56,29 +57,49 @@ class Reader:
 
 class Readers:
     """Readers, each used by one read at a time; a read waits at most ``pool_timeout`` for
-    one (then Unavailable)."""
+    one (then Unavailable). Waiting reads get readers first come, first served: a freed
+    reader goes straight to the oldest waiter, so a newcomer never overtakes it (with
+    ``asyncio.Queue`` a woken waiter can lose the reader and queue again: a long tail)."""
 
     def __init__(self, readers: Sequence[Reader], pool_timeout: float) -> None:
         self._all = list(readers)
-        self._idle: asyncio.Queue[Reader] = asyncio.Queue()
-        for reader in self._all:
-            self._idle.put_nowait(reader)
+        self._idle = list(self._all)
+        self._waiters: deque[asyncio.Future[Reader]] = deque()
         self._pool_timeout = pool_timeout
         self._threads = ThreadPoolExecutor(len(self._all), thread_name_prefix="omnicrud-sqlite-r")
 
     async def _acquire(self) -> Reader:
-        if not self._idle.empty():
-            return self._idle.get_nowait()
+        if self._idle:  # never while reads wait: a freed reader goes to a waiter first
+            return self._idle.pop()
+        waiter: asyncio.Future[Reader] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
         try:
-            return await asyncio.wait_for(self._idle.get(), self._pool_timeout)
-        except TimeoutError:
-            raise Unavailable("the SQLite database is busy: no reader was free in time") from None
+            async with asyncio.timeout(self._pool_timeout):
+                return await waiter
+        except BaseException as exc:
+            if waiter.done() and not waiter.cancelled():
+                self._release(waiter.result())  # handed over just as this read gave up
+            waiter.cancel()
+            if isinstance(exc, TimeoutError):
+                raise Unavailable(
+                    "the SQLite database is busy: no reader was free in time"
+                ) from None
+            raise
+
+    def _release(self, reader: Reader) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(reader)
+                return
+        self._idle.append(reader)
 
     async def run(self, sql: str, params: Sequence[Any]) -> list[Any]:
         reader = await self._acquire()
         try:
             job = self._threads.submit(reader.start, sql, params)
         except RuntimeError:  # closed while this read waited for a reader
+            self._release(reader)
             raise Unavailable("the SQLite database is not open") from None
         try:
             cursor = await asyncio.wrap_future(job)
@@ -88,18 +109,18 @@ class Readers:
             job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._settle, reader, job))
             raise
         except BaseException:
-            self._idle.put_nowait(reader)
+            self._release(reader)
             raise
         try:
             return reader.finish(cursor)
         finally:
-            self._idle.put_nowait(reader)
+            self._release(reader)
 
     def _settle(self, reader: Reader, job: Future[sqlite3.Cursor]) -> None:
         if not job.cancelled() and job.exception() is None:
             job.result().close()
         reader.deadline = 0.0
-        self._idle.put_nowait(reader)
+        self._release(reader)
 
     async def close(self) -> None:
         """Lets running first steps finish, then closes the connections."""
