@@ -4,10 +4,13 @@ WAL lets readers on other connections run beside the writer; each statement is i
 transaction (autocommit, the cursor drained or closed), so it sees every write committed
 before it started, this process's writes included (they commit before they return).
 
-Only a statement's first step runs in a thread: that is where SQLite scans, sorts and ranks,
-with the GIL released. The rows are then built on the loop thread, which holds the GIL
-anyway: ``sqlite3`` releases the GIL around every step, and a thread taking it back once
-per row waits behind the busy loop each time (the convoy effect).
+Only a statement's first step runs in a thread, with the GIL released: for a sorted, ranked
+or counted read that is where SQLite does the work (it fills its sorter). The rows are then
+built on the loop thread, which holds the GIL anyway: ``sqlite3`` releases the GIL around
+every step, and a thread taking it back once per row waits behind the busy loop each time
+(the convoy effect). Known limit: a plan that streams in index order (a filter that is not
+indexed, sorted by id) finds its first row in the thread and scans on for the others in the
+loop's steps, as every read did before; ``query_timeout`` still bounds it.
 """
 
 from __future__ import annotations
