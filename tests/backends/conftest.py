@@ -13,6 +13,8 @@ from tests.backends.sql_support import CONFIGURED
 
 SQL_MODULES = ("test_sql_storage.py", "test_sql_servers.py")
 collect_ignore = [] if CONFIGURED in ("sqlite", "postgresql", "mysql") else list(SQL_MODULES)
+if CONFIGURED != "sqlite":
+    collect_ignore.append("test_sqlite_readers.py")
 if CONFIGURED != "mongodb":
     collect_ignore.append("test_mongo_storage.py")
 
