@@ -45,6 +45,8 @@ def _masked(response: Response) -> tuple[int, dict[str, str], bytes]:
     headers = {k: v for k, v in response.headers.items() if k not in ("x-request-id", "location")}
     if "etag" in headers and response.request.method == "POST":
         headers["etag"] = "-"
+    if "omnicrud-consistency" in headers:  # a WAL / GTID position: one per write
+        headers["omnicrud-consistency"] = "-"
     return response.status_code, headers, body
 
 
