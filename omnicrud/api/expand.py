@@ -1,10 +1,10 @@
 """Embedding related rows into a page (CONTRACT §8) without N+1: one statement per embed.
 
-A to-one embed reads its targets with one ``id IN (...)`` list of the distinct references
-on the page; a to-many embed reads every parent's first rows with one ``Storage.children``
-(a per-parent top-N). Both go through the *target's* service (``RelatedReads``), the same
-calls its own routes make, so whatever that service restricts (scopes, owner scoping) is
-restricted in embeds too.
+A to-one embed reads its targets with one ``id IN (...)`` list (one ``id = ANY($1)`` array
+on PostgreSQL) of the distinct references on the page; a to-many embed reads every
+parent's first rows with one ``Storage.children`` (a per-parent top-N). Both go through the
+*target's* service (``RelatedReads``), the same calls its own routes make, so whatever that
+service restricts (scopes, owner scoping) is restricted in embeds too.
 """
 
 from __future__ import annotations
