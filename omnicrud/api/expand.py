@@ -1,16 +1,16 @@
 """Embedding related rows into a page (CONTRACT §8) without N+1: one statement per embed.
 
-A to-one embed reads its targets with one ``id IN (...)`` list of the distinct references
-on the page; a to-many embed reads every parent's first rows with one ``Storage.children``
-(a per-parent top-N). Both go through the *target's* service (``RelatedReads``), the same
-calls its own routes make, so whatever that service restricts (scopes, owner scoping) is
-restricted in embeds too.
+A to-one embed reads its targets with one ``id IN (...)`` list (one ``id = ANY($1)`` array
+on PostgreSQL) of the distinct references on the page; a to-many embed reads every
+parent's first rows with one ``Storage.children`` (a per-parent top-N). Both go through the
+*target's* service (``RelatedReads``), the same calls its own routes make, so whatever that
+service restricts (scopes, owner scoping) is restricted in embeds too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
 from omnicrud.core.query import CursorCodec, SortKey
 from omnicrud.core.relations import Embed, Expansion
@@ -78,41 +78,40 @@ class Expander:
             found += await target.children(storage, field, chunk, self.limit + 1, embed.fetch)
         return found
 
-    async def values(
-        self, storage: Storage, rows: Sequence[Row], embeds: Sequence[Embed]
-    ) -> list[dict[str, Any]]:
-        """For each row, the embedded values keyed by relation name (same order as rows)."""
-        out: list[dict[str, Any]] = [{} for _ in rows]
-        for embed in embeds:
-            rel = embed.relation
-            target = self.services[rel.target]
-            if not rel.many:
-                ids = _distinct(rows, rel.field)
-                found = await self._lookup(storage, target, ids, embed.fetch) if ids else []
-                shaped = await self.shape(storage, found, embed.shown, embed.nested)
-                by_id = {r["id"]: s for r, s in zip(found, shaped, strict=True)}
-                for row, values in zip(rows, out, strict=True):
-                    values[rel.name] = by_id.get(row[rel.field])
-                continue
-            ids = _distinct(rows, "id")
-            kids = await self._children(storage, target, embed, ids) if ids else []
-            groups: dict[int, list[Row]] = {}
-            for kid in kids:
-                groups.setdefault(kid[rel.field], []).append(kid)
-            kept = [kid for group in groups.values() for kid in group[: self.limit]]
-            shaped = await self.shape(storage, kept, embed.shown, embed.nested)
-            shaped_by_kid = {id(kid): s for kid, s in zip(kept, shaped, strict=True)}
-            for row, values in zip(rows, out, strict=True):
-                group = groups.get(row["id"], [])
-                page = group[: self.limit]
-                more = len(group) > self.limit
-                values[rel.name] = {
-                    "items": [shaped_by_kid[id(kid)] for kid in page],
-                    "next_cursor": target.codec.encode(target.res, ID_ORDER, page[-1])
-                    if more
-                    else None,
-                }
-        return out
+    async def _embed(
+        self, storage: Storage, rows: Sequence[Row], out: Sequence[Row], embed: Embed
+    ) -> None:
+        """Set ``out[i][name]`` to row ``i``'s embedded value (``out[i]`` may be ``rows[i]``)."""
+        rel = embed.relation
+        name = rel.name
+        target = self.services[rel.target]
+        if not rel.many:
+            key = rel.field
+            ids = _distinct(rows, key)
+            found = await self._lookup(storage, target, ids, embed.fetch) if ids else []
+            shaped = await self.shape(storage, found, embed.shown, embed.nested)
+            by_id = {r["id"]: s for r, s in zip(found, shaped, strict=True)}
+            for row, shown in zip(rows, out, strict=True):
+                shown[name] = by_id.get(row[key])
+            return
+        ids = _distinct(rows, "id")
+        kids = await self._children(storage, target, embed, ids) if ids else []
+        groups: dict[int, list[Row]] = {}
+        for kid in kids:
+            groups.setdefault(kid[rel.field], []).append(kid)
+        kept = [kid for group in groups.values() for kid in group[: self.limit]]
+        shaped = await self.shape(storage, kept, embed.shown, embed.nested)
+        shaped_by_kid = {id(kid): s for kid, s in zip(kept, shaped, strict=True)}
+        for row, shown in zip(rows, out, strict=True):
+            group = groups.get(row["id"], [])
+            page = group[: self.limit]
+            more = len(group) > self.limit
+            shown[name] = {
+                "items": [shaped_by_kid[id(kid)] for kid in page],
+                "next_cursor": target.codec.encode(target.res, ID_ORDER, page[-1])
+                if more
+                else None,
+            }
 
     async def shape(
         self,
@@ -122,17 +121,13 @@ class Expander:
         embeds: Sequence[Embed],
     ) -> list[Row]:
         """``rows`` as shown: the fields in ``shown``, then each embed's value. Rows come
-        fresh from Storage, in ``shown`` order plus extra columns: when there are no extra
-        columns the row itself is completed instead of copied."""
-        if not embeds:
-            return [row if len(row) == len(shown) else {k: row[k] for k in shown} for row in rows]
-        extra = await self.values(storage, rows, embeds)
-        out = []
-        for row, values in zip(rows, extra, strict=True):
-            if len(row) != len(shown):
-                row = {k: row[k] for k in shown}
-            row.update(values)
-            out.append(row)
+        fresh from Storage, in ``shown`` order plus extra columns: a row without extra
+        columns is completed in place, others are copied (the embeds still read the
+        originals, which hold the reference fields)."""
+        width = len(shown)
+        out = [row if len(row) == width else {k: row[k] for k in shown} for row in rows]
+        for embed in embeds:
+            await self._embed(storage, rows, out, embed)
         return out
 
     async def page(self, storage: Storage, rows: Sequence[Row], expansion: Expansion) -> list[Row]:

@@ -19,6 +19,8 @@ from .resources import References, Resource
 
 MAX_DEPTH = 2
 """Dotted paths reach two relations deep (``expand=owner.posts``)."""
+PARSED_LIMIT = 1024
+"""Most parsed expansions kept per ``Relations`` (the keys are request text)."""
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 
 
@@ -45,6 +47,7 @@ class Relations:
     def __init__(self, resources: Sequence[Resource]) -> None:
         self.resources = {r.name: r for r in resources}
         self.of: dict[str, dict[str, Relation]] = {r.name: {} for r in resources}
+        self.parsed: dict[tuple[str, str | None, str | None], Expansion | None] = {}
         for res in resources:
             for f in res.references:
                 if f.references not in self.of:  # check_resources reports these
@@ -183,7 +186,24 @@ def parse_expansion(
 
     ``fields`` entries may be relation names (the whole embedded object) or dotted paths
     (``owner.username``); naming one expands it. With ``fields``, only what it names is shown.
+    Parsed once per ``(expand, fields)`` text: an Expansion is immutable, so requests share it.
     """
+    key = (res.name, expand, fields)
+    cache = relations.parsed
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    parsed = _parse(relations, res, expand, fields)  # BadQuery: nothing is cached
+    if len(cache) >= PARSED_LIMIT:
+        cache.clear()
+    cache[key] = parsed
+    return parsed
+
+
+def _parse(
+    relations: Relations, res: Resource, expand: str | None, fields: str | None
+) -> Expansion | None:
     rels = relations.of[res.name]
     names = fields.split(",") if fields is not None else []
     if expand is None and not any("." in n or n in rels for n in names):

@@ -151,7 +151,10 @@ class Statements:
             return []
         f = res.by_name[cond.field]
         if op == "in":
-            return [self.to_db(f, v) for v in cond.value]
+            if self._pg and f.kind == "int":
+                return [list(cond.value)]
+            values = list(cond.value)
+            return [self.to_db(f, v) for v in values] if f.kind in self._to_db else values
         if op == "startswith" and self._mysql:
             return [cond.value, successor(cond.value)]
         if op in ("contains", "startswith"):
@@ -193,11 +196,14 @@ class Statements:
         op = expr.op
         if op == "isnull":
             return col.is_(None) if expr.value else col.is_not(None)
+        # A PostgreSQL int IN list is one array: one text for every length, prepared once.
+        array = op == "in" and self._pg and res.by_name[expr.field].kind == "int"
         binds = []
         for _ in self._cond_args(res, expr):
-            name = f"p{len(names)}"
-            names.append(name)
-            binds.append(sa.bindparam(name, type_=col.type))
+            names.append(f"p{len(names)}")
+            binds.append(sa.bindparam(names[-1], type_=sa.ARRAY(col.type) if array else col.type))
+        if array:
+            return col == sa.any_(binds[0])
         if op == "in":
             return col.in_(binds) if binds else sa.false()
         if op == "startswith" and self._mysql:
