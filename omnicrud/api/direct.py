@@ -33,7 +33,7 @@ from omnicrud.core.storage import Storage
 
 from . import consistency
 from .body import JSON, MERGE_PATCH, check_headers, parse_json, too_large
-from .conditional import etag, if_match_header, none_match
+from .conditional import IfMatch, etag, if_match_header, none_match
 from .inputs import require_object
 from .problems import PROBLEM_JSON, Problem, problem_body, to_problem, validation_problem
 from .security import OPEN, Access, Caller
@@ -229,30 +229,30 @@ class ResourceLane:
     async def _written(self, send: Send, row: dict[str, Any]) -> None:
         await _json(send, 200, row, ((b"etag", etag(row.pop(VERSION)).encode()),))
 
-    async def replace(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _change(self, scope: Scope) -> tuple[Mapping[bytes, bytes], Caller, IfMatch | None]:
+        """What PUT, PATCH and DELETE of one row check first, in the routes' order."""
         headers = _headers(scope)
         who = await self._caller(scope, headers, "write")
-        storage: Storage = self.state.storage
         cond = if_match_header(_text(headers, b"if-match"), self.settings.require_if_match)
+        return headers, who, cond
+
+    async def replace(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers, who, cond = await self._change(scope)
         body = await self._read_body(headers, receive, JSON)
         row_id = scope["path_params"]["id"]
-        await self._written(send, await self.service.replace(storage, row_id, body, cond, who))
+        row = await self.service.replace(self.state.storage, row_id, body, cond, who)
+        await self._written(send, row)
 
     async def patch(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = _headers(scope)
-        who = await self._caller(scope, headers, "write")
-        storage: Storage = self.state.storage
-        cond = if_match_header(_text(headers, b"if-match"), self.settings.require_if_match)
+        headers, who, cond = await self._change(scope)
         changes = require_object(await self._read_body(headers, receive, MERGE_PATCH))
         row_id = scope["path_params"]["id"]
-        await self._written(send, await self.service.patch(storage, row_id, changes, cond, who))
+        row = await self.service.patch(self.state.storage, row_id, changes, cond, who)
+        await self._written(send, row)
 
     async def delete(self, scope: Scope, receive: Receive, send: Send) -> None:
-        headers = _headers(scope)
-        who = await self._caller(scope, headers, "write")
-        storage: Storage = self.state.storage
-        cond = if_match_header(_text(headers, b"if-match"), self.settings.require_if_match)
-        await self.service.delete(storage, scope["path_params"]["id"], cond, who)
+        _, who, cond = await self._change(scope)
+        await self.service.delete(self.state.storage, scope["path_params"]["id"], cond, who)
         await _respond(send, 204, b"", [])
 
 
