@@ -61,6 +61,19 @@ def _env(url: str) -> dict[str, str]:
     return env
 
 
+def _omnicrud(args: list[str], url: str, project: Path) -> subprocess.CompletedProcess[str]:
+    """``omnicrud ARGS`` run to its end from the project's directory."""
+    return subprocess.run(
+        [OMNICRUD, *args],
+        env=_env(url),
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
+
+
 def test_serve_finds_the_projects_resources_in_its_directory(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -94,15 +107,7 @@ def test_a_broken_resources_module_is_one_line_and_exit_2(
     """Fails without the fix for an error raised while importing: a 30-line traceback."""
     project = _project(tmp_path, source)
     for args in (["serve", "--port", str(free_port())], ["db", "upgrade"]):
-        proc = subprocess.run(
-            [OMNICRUD, *args],
-            env=_env(database_url),
-            cwd=project,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        proc = _omnicrud(args, database_url, project)
         lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
         assert proc.returncode == 2, proc.stdout + proc.stderr
         assert len(lines) == 1, lines
@@ -150,15 +155,7 @@ def test_a_worker_failing_to_start_makes_serve_exit_2(database_url: str, tmp_pat
         "    raise RuntimeError('no resources in a worker')\n" + RESOURCES
     )
     project = _project(tmp_path, source)
-    proc = subprocess.run(
-        [OMNICRUD, "serve", "--workers", "2", "--port", str(free_port())],
-        env=_env(database_url),
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=False,
-    )
+    proc = _omnicrud(["serve", "--workers", "2", "--port", str(free_port())], database_url, project)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 2, output
     assert "no resources in a worker" in output, output
