@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.metadata
 import logging
 import multiprocessing
@@ -61,9 +62,29 @@ def served_app() -> FastAPI:
     """The app ``omnicrud serve`` hands to uvicorn (each worker calls it): a configuration
     or schema error at start-up ends the process with one line and exit status 2."""
     try:
-        return create_app(on_startup_error=_refuse_to_start)
+        app = create_app(on_startup_error=_refuse_to_start)
     except ConfigError as exc:
         _refuse_to_start(exc)
+    _freeze_after_startup(app)
+    return app
+
+
+def _freeze_after_startup(app: FastAPI) -> None:
+    """``gc.freeze()`` once the app has started: what start-up built (FastAPI, pydantic,
+    SQLAlchemy and Alembic modules, the models) lives as long as the process, and without
+    this every collection of the older generations walks all of it while the requests in
+    flight wait — on PostgreSQL GET-one that made p99 100 ms against a p50 of 10 ms (21 ms
+    with it). Only for served processes: test clients build many apps in one process."""
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(scope_app: Any) -> AsyncIterator[Any]:
+        async with inner(scope_app) as state:
+            gc.collect()
+            gc.freeze()
+            yield state
+
+    app.router.lifespan_context = lifespan
 
 
 def create_app(
