@@ -34,8 +34,8 @@ from omnicrud.core.storage import Storage
 from . import consistency
 from .body import JSON, MERGE_PATCH, check_headers, parse_json, too_large
 from .conditional import IfMatch, etag, if_match_header, none_match
-from .inputs import require_object
-from .problems import PROBLEM_JSON, Problem, problem_body, to_problem, validation_problem
+from .inputs import check_bulk, require_object
+from .problems import PROBLEM_JSON, problem_body, to_problem
 from .security import OPEN, Access, Caller
 from .service import CrudService, Page
 
@@ -208,14 +208,7 @@ class ResourceLane:
         storage: Storage = self.state.storage
         body = await self._read_body(headers, receive, JSON)
         if isinstance(body, list):
-            if not body:
-                raise validation_problem(
-                    [{"loc": ["body"], "msg": "List should not be empty", "type": "too_short"}]
-                )
-            if len(body) > self.settings.max_bulk:
-                raise Problem(
-                    "payload-too-large", f"at most {self.settings.max_bulk} rows per request"
-                )
+            check_bulk(body, self.settings.max_bulk)
             created = await self.service.create(storage, body, who)
             for row in created:
                 del row[VERSION]

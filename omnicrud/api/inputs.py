@@ -133,6 +133,16 @@ async def hash_secrets(res: Resource, rows: list[dict[str, Any]]) -> None:
     await anyio.to_thread.run_sync(work)
 
 
+def check_bulk(rows: list[Any], max_bulk: int) -> None:
+    """A bulk create's list: not empty (422), at most ``max_bulk`` rows (413)."""
+    if not rows:
+        raise validation_problem(
+            [{"loc": ["body"], "msg": "List should not be empty", "type": "too_short"}]
+        )
+    if len(rows) > max_bulk:
+        raise Problem("payload-too-large", f"at most {max_bulk} rows per request")
+
+
 def require_object(body: Any) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise validation_problem(
@@ -141,4 +151,4 @@ def require_object(body: Any) -> dict[str, Any]:
     return body
 
 
-__all__ = ["Problem", "check", "hash_secrets", "require_object", "validate"]
+__all__ = ["Problem", "check", "check_bulk", "hash_secrets", "require_object", "validate"]

@@ -27,7 +27,8 @@ from .body import JSON, read_json
 from .conditional import etag
 from .deps import storage_of
 from .expand import Expander
-from .problems import Problem, validation_problem
+from .inputs import check_bulk
+from .problems import validation_problem
 from .router import JSON_TYPE, RowId, page_dependency
 from .security import OPEN, Access, Caller
 from .service import CrudService, Page
@@ -172,12 +173,7 @@ def _add_routes(
         server_set: bool,
     ) -> Response:
         if isinstance(body, list):
-            if not body:
-                raise validation_problem(
-                    [{"loc": ["body"], "msg": "List should not be empty", "type": "too_short"}]
-                )
-            if len(body) > settings.max_bulk:
-                raise Problem("payload-too-large", f"at most {settings.max_bulk} rows per request")
+            check_bulk(body, settings.max_bulk)
             checked = [
                 (b, None) if server_set else _with_parent(b, rel, id, ["body", i])
                 for i, b in enumerate(body)

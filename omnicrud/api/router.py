@@ -22,8 +22,7 @@ from . import openapi
 from .body import JSON, MERGE_PATCH, read_json
 from .conditional import etag, if_match, none_match
 from .deps import storage_of
-from .inputs import require_object
-from .problems import Problem, validation_problem
+from .inputs import check_bulk, require_object
 from .security import OPEN, Access
 from .service import CrudService, Page
 
@@ -101,12 +100,7 @@ def crud_router(
         storage = storage_of(request)
         body = await read_json(request, JSON, settings.max_body_bytes)
         if isinstance(body, list):
-            if not body:
-                raise validation_problem(
-                    [{"loc": ["body"], "msg": "List should not be empty", "type": "too_short"}]
-                )
-            if len(body) > settings.max_bulk:
-                raise Problem("payload-too-large", f"at most {settings.max_bulk} rows per request")
+            check_bulk(body, settings.max_bulk)
             created = await service.create(storage, body, who)
             for row in created:
                 del row[VERSION]
