@@ -2,7 +2,8 @@
 
 Connections run in autocommit with strict SQL mode and UTC session time zone. MariaDB (10.5+)
 returns inserted rows with ``INSERT ... RETURNING``; MySQL reads them back by id. Neither has
-``UPDATE ... RETURNING``, so an update and its re-read share one short transaction.
+``UPDATE ... RETURNING``, so an update and its re-read share one short transaction, sent as
+one multi-statement batch.
 """
 
 from __future__ import annotations
@@ -105,6 +106,8 @@ class MysqlStorage(SqlStorage):
         # One timer for waiting on the pool and for the statements: server-side limits
         # (max_statement_time) stop slow statements, this guards against a mute server.
         self._budget = settings.pool_timeout + settings.query_timeout + 1
+        self._update_sql: dict[str, str] = {}
+        """UPDATE plan's SQL -> BEGIN; UPDATE; SELECT; COMMIT (MariaDB has no RETURNING)."""
 
     def _init_command(self, mariadb: bool) -> str:
         seconds = self.settings.query_timeout
@@ -324,19 +327,24 @@ class MysqlStorage(SqlStorage):
         self, res: Resource, plan: Plan, args: list[Any], id: int
     ) -> Record | None:
         get = self.sql.get(res)
+        sql = self._update_sql.get(plan.sql)
+        if sql is None:
+            # One round trip: aiomysql always sends CLIENT_MULTI_STATEMENTS, and the
+            # arguments are escaped into the text client-side as for any statement.
+            sql = self._update_sql[plan.sql] = f"BEGIN; {plan.sql}; {get.sql}; COMMIT"
         async with self._conn() as conn, conn.cursor() as cur:
-            await conn.begin()
             try:
-                await cur.execute(plan.sql, plan.params(args))
-                if cur.rowcount == 0:
-                    await conn.rollback()
-                    return None
-                await cur.execute(get.sql, get.params([id]))
+                await cur.execute(sql, [*plan.params(args), *get.params([id])])
+                await cur.nextset()
+                matched = cur.rowcount
+                await cur.nextset()
                 row: Record | None = await cur.fetchone()
-                await conn.commit()
+                await cur.nextset()  # COMMIT's result: the transaction is over
             except BaseException:
-                await _rollback(conn)
+                await _rollback(conn)  # a failed statement ends the batch inside BEGIN
                 raise
+            if matched == 0:  # the SELECT saw a row the UPDATE did not match: not ours
+                return None
             await self._position(conn)
             return row
 
