@@ -42,8 +42,12 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="1 round, 1 s warm-up + 4 s: a smoke run")
     p.add_argument(
         "--profile",
-        action="store_true",
-        help="also profile omnicrud GET-one with py-spy (results/profile-*.txt)",
+        nargs="?",
+        const="get_one",
+        default="",
+        metavar="SCENARIOS",
+        help="also profile omnicrud and the reference with py-spy on these scenarios "
+        "(default get_one; results/profile-*.txt)",
     )
     args = p.parse_args(argv)
     if args.quick:
@@ -236,25 +240,35 @@ def run_backend(args: argparse.Namespace, backend: str, load_opts: wrk.Load) -> 
             "runs": runs,
         }
         if args.profile:
-            try:
-                data["profile"] = profile(db, load_opts)
-            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
-                print(f"  profile failed: {exc}")
-                data["profile"] = {"error": str(exc)[:2000]}
+            data["profiles"] = profiles(db, cfgs, args.profile.split(","), load_opts)
+            db.trim(args.rows)
         return data
     finally:
         db.close()
 
 
-def profile(db: dbs.Database, load_opts: wrk.Load) -> dict[str, Any]:
+def profiles(
+    db: dbs.Database, cfgs: list[configs.Config], scenarios: list[str], load_opts: wrk.Load
+) -> dict[str, dict[str, Any]]:
+    """py-spy of omnicrud and the reference on each scenario both run here: where each
+    one's event-loop time goes, side by side."""
     from . import profiling
 
-    omnicrud = next(c for c in configs.configs_for(db.name) if c.name == "omnicrud")
-    server = start(omnicrud, db)
-    try:
-        return profiling.record(server.pid, db.name, load_opts, server.port)
-    finally:
-        server.stop()
+    out: dict[str, dict[str, Any]] = {}
+    for config in cfgs:
+        if config.name not in ("reference", "omnicrud"):
+            continue
+        for scenario in (s for s in scenarios if s in config.scenarios):
+            server = start(config, db)
+            try:
+                found = profiling.record(server, db.name, config, scenario, load_opts)
+            except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+                print(f"  profile of {config.name} {scenario} failed: {exc}")
+                found = {"error": str(exc)[:2000]}
+            finally:
+                server.stop()
+            out.setdefault(scenario, {})[config.name] = found
+    return out
 
 
 def hardware() -> dict[str, Any]:

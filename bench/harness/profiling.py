@@ -1,4 +1,4 @@
-"""py-spy on the omnicrud server while wrk drives GET-one: the top functions."""
+"""py-spy on a server while wrk drives one scenario: the top functions and packages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import threading
 from collections import Counter
 from typing import Any
 
-from . import wrk
+from . import procs, wrk
+from .configs import Config
 from .env import VENV
 from .report import RESULTS
 
@@ -67,15 +68,17 @@ def summarize(raw: str, top: int = 25) -> dict[str, Any]:
     }
 
 
-def record(pid: int, backend: str, load: wrk.Load, port: int) -> dict[str, Any]:
+def record(
+    server: procs.Server, backend: str, config: Config, scenario: str, load: wrk.Load
+) -> dict[str, Any]:
     RESULTS.mkdir(exist_ok=True)
-    raw_path = RESULTS / f"profile-{backend}-get_one.txt"
+    raw_path = RESULTS / f"profile-{backend}-{config.name}-{scenario}.txt"
     seconds = max(load.duration, 5)
     spy = [
         str(VENV / "bin" / "py-spy"),
         "record",
         "--pid",
-        str(pid),
+        str(server.pid),
         "--duration",
         str(seconds),
         "--rate",
@@ -89,7 +92,7 @@ def record(pid: int, backend: str, load: wrk.Load, port: int) -> dict[str, Any]:
     result: dict[str, Any] = {}
 
     def drive() -> None:
-        result.update(wrk.measure(load, "get_one", port, pid, list, {}))
+        result.update(wrk.measure(load, scenario, server.port, server.pid, list, config.lua_env))
 
     driver = threading.Thread(target=drive)
     driver.start()

@@ -262,19 +262,7 @@ def markdown(all_data: dict[str, dict[str, Any]]) -> str:
             out += [f"Targets (informational): {met}", ""]
         for text in data["notes"]:
             out.append(f"- {text}")
-        prof = data.get("profile") or {}
-        if prof.get("self_pct"):
-            top = ", ".join(f"{name} {pct}%" for name, pct in prof["self_pct"][:10])
-            out.append(
-                f"- omnicrud GET-one under py-spy ({prof['run']['rps']:,.0f} req/s while "
-                f"sampled; event-loop thread, {prof['other_threads_pct']}% of samples in "
-                f"other threads): top own time: {top}"
-            )
-            layers = ", ".join(
-                f"{name} {pct}%" for name, pct in prof.get("self_by_package_pct", [])[:8]
-            )
-            if layers:
-                out.append(f"- Same profile, own time by package: {layers}")
+        out += profile_lines(data.get("profiles") or {})
         if data["verification"]:
             out.append(
                 "- Reference vs omnicrud responses: "
@@ -289,6 +277,24 @@ def markdown(all_data: dict[str, dict[str, Any]]) -> str:
     for name, version in sorted(first["versions"].items()):
         out.append(f"- {name}: {version}")
     return "\n".join(out) + "\n"
+
+
+def profile_lines(profiles: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per profiled scenario and server: own time by package, then top functions."""
+    out = []
+    for scenario, by_config in profiles.items():
+        for name, prof in by_config.items():
+            if not prof.get("self_pct"):
+                out.append(f"- {name} {scenario} under py-spy: {prof.get('error', 'no samples')}")
+                continue
+            layers = ", ".join(f"{n} {pct}%" for n, pct in prof["self_by_package_pct"][:8])
+            top = ", ".join(f"{n} {pct}%" for n, pct in prof["self_pct"][:8])
+            out.append(
+                f"- {name} {scenario} under py-spy ({prof['run']['rps']:,.0f} req/s, "
+                f"{prof['run']['server_cpu_us']:.0f} server CPU µs/req while sampled; "
+                f"`{prof['raw']}`): own time by package: {layers}; top functions: {top}"
+            )
+    return out
 
 
 def write_markdown() -> Path:
