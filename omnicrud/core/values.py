@@ -21,13 +21,15 @@ def format_datetime(value: dt.datetime) -> str:
     """RFC 3339, UTC, milliseconds, ``Z``: the only datetime form the API ever sends.
 
     A naive value is taken to be UTC already (drivers that store UTC without an offset).
+    ``isoformat`` (C) cuts microseconds to milliseconds and pads the year to four digits;
+    it runs for every datetime of every row, so no f-string formatting here.
     """
-    if value.tzinfo is not None:
+    tz = value.tzinfo
+    if tz is None:
+        return value.isoformat(timespec="milliseconds") + "Z"
+    if tz is not UTC:
         value = value.astimezone(UTC)
-    return (
-        f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:"
-        f"{value.minute:02d}:{value.second:02d}.{value.microsecond // 1000:03d}Z"
-    )
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_datetime(text: str) -> dt.datetime:
